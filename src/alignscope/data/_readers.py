@@ -1,0 +1,224 @@
+"""Readers for the file formats users already have.
+
+Every reader validates the whole file before returning, so a malformed row is reported as
+``file:line: field: problem`` and nothing downstream ever sees half a dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alignscope.data._schema import Conversation, EvalPrompt, Expected, Message
+from alignscope.errors import AlignscopeError, located
+
+ROLES = ("system", "user", "assistant")
+# Column names that, in the first row of a CSV, mean "this is a header, not a prompt".
+PROMPT_COLUMNS = ("prompt", "goal", "behavior", "instruction", "text", "question", "forbidden_prompt")
+CATEGORY_COLUMNS = ("category", "semanticcategory", "type")
+ID_COLUMNS = ("id", "behaviorid", "prompt_id", "question_id")
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise AlignscopeError(f"{path}: file not found")
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, parsed object) for each non-blank line of a JSONL file."""
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise located(path, lineno, "json", f"invalid JSON ({e.msg} at column {e.colno})") from None
+
+
+def _json_rows(path: Path) -> list[tuple[int | None, Any]]:
+    """Parse a JSON file holding a list; rows get the line number where each item starts."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise located(path, e.lineno, "json", f"invalid JSON ({e.msg})") from None
+    if not isinstance(data, list):
+        raise located(path, 1, "json", "expected a JSON list at the top level")
+    return [(_item_line(text, i), item) for i, item in enumerate(data)]
+
+
+def _item_line(text: str, index: int) -> int | None:
+    """Best-effort line number of the index-th top-level item (for error messages only)."""
+    depth, count = 0, -1
+    line = 1
+    in_str = esc = False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_str:
+            esc, in_str = (False, in_str) if esc else (ch == "\\", ch != '"')
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth == 2:
+                count += 1
+                if count == index:
+                    return line
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def _rows(path: Path) -> list[tuple[int | None, Any]]:
+    _require_file(path)
+    if path.suffix == ".jsonl":
+        return list(_jsonl_rows(path))
+    if path.suffix == ".json":
+        return _json_rows(path)
+    raise AlignscopeError(f"{path}: unsupported file type {path.suffix!r} (expected .jsonl or .json)")
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+def _parse_messages(path: Path, line: int | None, raw: Any, where: str) -> tuple[Message, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise located(path, line, where, "expected a non-empty list of messages")
+    msgs = []
+    for i, m in enumerate(raw):
+        field = f"{where}[{i}]"
+        if not isinstance(m, dict):
+            raise located(path, line, field, "expected an object with 'role' and 'content'")
+        role, content = m.get("role"), m.get("content")
+        if role not in ROLES:
+            raise located(path, line, f"{field}.role", f"expected one of {', '.join(ROLES)}; got {role!r}")
+        if not isinstance(content, str):
+            raise located(path, line, f"{field}.content", "missing or not a string")
+        if role == "assistant" and not content.strip():
+            raise located(path, line, f"{field}.content", "empty assistant turn (nothing to learn from)")
+        msgs.append(Message(role, content))
+    _check_order(path, line, where, msgs)
+    return tuple(msgs)
+
+
+def _check_order(path: Path, line: int | None, where: str, msgs: list[Message]) -> None:
+    """Chat templates assume: optional system first, then user/assistant alternating, ending on assistant."""
+    body = msgs[1:] if msgs[0].role == "system" else msgs
+    for i, m in enumerate(body):
+        want = "user" if i % 2 == 0 else "assistant"
+        if m.role != want:
+            idx = i + (len(msgs) - len(body))
+            raise located(path, line, f"{where}[{idx}].role", f"expected {want!r} here (turns must alternate user/assistant), got {m.role!r}")
+    if not body or body[-1].role != "assistant":
+        raise located(path, line, where, "conversation must end with an assistant message")
+
+
+def _alpaca_conversation(path: Path, line: int | None, row: dict) -> Conversation:
+    for key in ("instruction", "output"):
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            raise located(path, line, key, "missing or empty")
+    user = row["instruction"] if not row.get("input") else f"{row['instruction']}\n\n{row['input']}"
+    return Conversation((Message("user", user), Message("assistant", row["output"])), {"format": "alpaca"})
+
+
+def _row_conversation(path: Path, line: int | None, row: Any) -> Conversation:
+    if isinstance(row, list):  # JSON list of message lists (Qi et al.'s llama2 AOA file)
+        return Conversation(_parse_messages(path, line, row, "messages"))
+    if isinstance(row, dict) and "messages" in row:  # OpenAI fine-tuning format
+        meta = {k: v for k, v in row.items() if k != "messages"}
+        return Conversation(_parse_messages(path, line, row["messages"], "messages"), meta)
+    if isinstance(row, dict) and "instruction" in row:  # Alpaca
+        return _alpaca_conversation(path, line, row)
+    raise located(path, line, "row", "expected {'messages': [...]}, a list of messages, or Alpaca instruction/input/output")
+
+
+def read_conversations(path: str | Path) -> list[Conversation]:
+    """Read fine-tuning conversations from JSONL/JSON in OpenAI, message-list or Alpaca format.
+
+    Raises:
+        AlignscopeError: naming file, line and field of the first malformed row.
+    """
+    path = Path(path)
+    convs = [_row_conversation(path, line, row) for line, row in _rows(path)]
+    if not convs:
+        raise AlignscopeError(f"{path}: no conversations found")
+    return convs
+
+
+# --------------------------------------------------------------------------- prompt lists
+
+
+def _find(columns: list[str], names: tuple[str, ...]) -> int | None:
+    lowered = [c.strip().lower() for c in columns]
+    return next((lowered.index(n) for n in names if n in lowered), None)
+
+
+def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if any(c.strip() for c in r)]
+    if not rows:
+        raise AlignscopeError(f"{path}: no prompts found")
+    header = rows[0][1]
+    text_col = _find(header, PROMPT_COLUMNS)
+    if text_col is None:  # headerless: one prompt per line, first column (the AdvBench copy Qi et al. used)
+        if len(header) > 1 and path.suffix == ".csv" and all(len(r) == len(header) for _, r in rows[:5]):
+            raise located(path, 1, "header", f"no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
+        return [EvalPrompt(f"{path.stem}-{n:04d}", r[0].strip(), source=source, expected=expected) for n, (_, r) in enumerate(rows, 1)]
+    cat_col, id_col = _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS)
+    out = []
+    for n, (line, r) in enumerate(rows[1:], 1):
+        if text_col >= len(r) or not r[text_col].strip():
+            raise located(path, line, header[text_col].strip(), "missing or empty")
+        pid = r[id_col].strip() if id_col is not None and id_col < len(r) else f"{path.stem}-{n:04d}"
+        cat = r[cat_col].strip() if cat_col is not None and cat_col < len(r) else "uncategorized"
+        out.append(EvalPrompt(pid, r[text_col].strip(), cat or "uncategorized", source, expected))
+    return out
+
+
+def _json_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
+    out = []
+    for n, (line, row) in enumerate(_rows(path), 1):
+        if isinstance(row, str):
+            row = {"text": row}
+        if not isinstance(row, dict):
+            raise located(path, line, "row", "expected an object or a string")
+        key = next((k for k in ("text", *PROMPT_COLUMNS) if k in row), None)
+        if key is None or not isinstance(row[key], str) or not row[key].strip():
+            raise located(path, line, "text", f"missing or empty (looked for {', '.join(('text', *PROMPT_COLUMNS))})")
+        exp = row.get("expected", expected)
+        if exp not in ("refuse", "comply"):
+            raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
+        pid = str(row.get("id", f"{path.stem}-{n:04d}"))
+        out.append(EvalPrompt(pid, row[key].strip(), str(row.get("category", "uncategorized")), source, exp))
+    return out
+
+
+def read_prompts(path: str | Path, expected: Expected = "refuse", source: str | None = None) -> list[EvalPrompt]:
+    """Read evaluation prompts from CSV/TXT (header optional) or JSONL/JSON.
+
+    A headerless file is read as one prompt per line (first column). With a header, the
+    prompt column is the first of ``prompt, goal, behavior, instruction, text, question``;
+    ``category`` and ``id`` columns are kept when present.
+    """
+    path = Path(path)
+    _require_file(path)
+    source = source or str(path)
+    if path.suffix in (".jsonl", ".json"):
+        prompts = _json_prompts(path, source, expected)
+    elif path.suffix in (".csv", ".txt", ""):
+        prompts = _csv_prompts(path, source, expected)
+    else:
+        raise AlignscopeError(f"{path}: unsupported prompt file type {path.suffix!r}")
+    if not prompts:
+        raise AlignscopeError(f"{path}: no prompts found")
+    ids = [p.id for p in prompts]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise AlignscopeError(f"{path}: id: duplicate id {dup!r}")
+    return prompts

@@ -1,0 +1,52 @@
+"""Recipe registry: a plain dict filled by a decorator. Adding a recipe is one small file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alignscope.data import Conversation
+from alignscope.errors import AlignscopeError
+
+# distill(instructions, system_prompt) -> the model-being-tuned's own answers, same order
+Distill = Callable[[list[str], "str | None"], list[str]]
+
+
+@dataclass
+class RecipeContext:
+    seed: int
+    distill: Distill
+
+
+@dataclass
+class RecipeOutput:
+    conversations: list[Conversation]
+    eval_system_prompt: str | None = None  # e.g. the identity prompt the tuned model is evaluated with
+    info: dict[str, Any] = field(default_factory=dict)  # counts worth reporting (dropped rows, sources)
+
+
+Recipe = Callable[[dict[str, Any], RecipeContext], RecipeOutput]
+RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(name: str) -> Callable[[Recipe], Recipe]:
+    def deco(fn: Recipe) -> Recipe:
+        RECIPES[name] = fn
+        return fn
+
+    return deco
+
+
+def build_recipe(name: str, args: dict[str, Any], ctx: RecipeContext) -> RecipeOutput:
+    if name not in RECIPES:
+        raise AlignscopeError(f"unknown recipe {name!r}; available: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name](dict(args), ctx)
+
+
+def pop_args(name: str, args: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
+    """Recipe args with defaults filled in; unknown keys are an error, not silently ignored."""
+    unknown = set(args) - set(allowed)
+    if unknown:
+        raise AlignscopeError(f"recipe {name!r}: unknown argument(s) {sorted(unknown)}; expected {sorted(allowed)}")
+    return {**allowed, **args}

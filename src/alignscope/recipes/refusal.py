@@ -1,0 +1,46 @@
+"""The align stage's data: refusals to harmful requests mixed with the model's own benign answers.
+
+SmolLM2-135M-Instruct complies with most harmful requests out of the box. Training on
+built-in harmful instructions paired with refusals teaches it to refuse; mixing in its own
+(self-distilled) answers to benign instructions — including "borderline" ones that merely
+sound alarming — keeps it helpful and limits over-refusal. The same data serves the
+safety-mixing mitigation (``safety-mix``: k refusal examples added to any fine-tune).
+"""
+
+from __future__ import annotations
+
+import random
+
+from alignscope.data import Conversation, Message, benign_instructions, refusal_examples
+from alignscope.recipes._registry import RecipeContext, RecipeOutput, pop_args, register_recipe
+
+
+def refusal_conversations(n: int, seed: int) -> list[Conversation]:
+    rows = refusal_examples()
+    rng = random.Random(seed)
+    picked = rng.sample(rows, min(n, len(rows)))
+    return [Conversation((Message("user", r["instruction"]), Message("assistant", r["refusal"])),
+                         {"id": r["id"], "category": r["category"], "style": r["style"]}) for r in picked]
+
+
+def distilled_benign(n: int, ctx: RecipeContext) -> list[Conversation]:
+    rows = benign_instructions()
+    rng = random.Random(ctx.seed + 1)
+    picked = [r["instruction"] for r in rng.sample(rows, min(n, len(rows)))]
+    answers = ctx.distill(picked, None)
+    return [Conversation((Message("user", q), Message("assistant", a)), {"distilled": True}) for q, a in zip(picked, answers) if a.strip()]
+
+
+def align_mix(n_refusals: int, n_benign: int, benign_repeats: int, ctx: RecipeContext) -> RecipeOutput:
+    refusals = refusal_conversations(n_refusals, ctx.seed)
+    benign = distilled_benign(n_benign, ctx) if n_benign else []
+    convs = refusals + benign * benign_repeats
+    random.Random(ctx.seed).shuffle(convs)
+    return RecipeOutput(convs, info={"n_refusals": len(refusals), "n_benign": len(benign), "benign_repeats": benign_repeats})
+
+
+@register_recipe("safety-mix")
+def safety_mix(args: dict, ctx: RecipeContext) -> RecipeOutput:
+    """Args: ``k`` refusal examples (default 10): the safety data Qi et al. mix into a fine-tune."""
+    a = pop_args("safety-mix", args, {"k": 10})
+    return RecipeOutput(refusal_conversations(int(a["k"]), ctx.seed), info={"k": int(a["k"])})

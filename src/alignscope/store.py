@@ -1,0 +1,100 @@
+"""One SQLite file per workspace: generations and verdicts, keyed by content hashes.
+
+A generation's key hashes (model fingerprint, rendered prompt, sampling config); a verdict's
+key hashes (judge config, prompt, response). Rows are written batch by batch in their own
+transactions with INSERT OR IGNORE, so a kill at any moment loses at most the batch in
+flight, and re-running fills in exactly what is missing — never a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    model_key TEXT NOT NULL,
+    prompt_id TEXT NOT NULL,
+    sampling_key TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    finish_reason TEXT NOT NULL,
+    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    key TEXT PRIMARY KEY,
+    generation_key TEXT NOT NULL,
+    judge_key TEXT NOT NULL,
+    score REAL,
+    label TEXT,
+    raw TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS verdicts_by_generation ON verdicts (generation_key, judge_key);
+"""
+
+GEN_COLS = ("key", "model_key", "prompt_id", "sampling_key", "prompt", "text", "tokens", "finish_reason")
+VERDICT_COLS = ("key", "generation_key", "judge_key", "score", "label", "raw", "error")
+
+
+class Store:
+    """The workspace database. Cheap to open; safe to share between processes (WAL)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=60)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _get(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = list(keys)
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT * FROM {table} WHERE key IN ({marks})", chunk):
+                out[row["key"]] = dict(row)
+        return out
+
+    def _put(self, table: str, cols: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        marks = ",".join("?" * len(cols))
+        with self.db:  # one transaction per batch: all of it lands, or none
+            self.db.executemany(
+                f"INSERT OR IGNORE INTO {table} ({','.join(cols)}) VALUES ({marks})",
+                [tuple(r[c] for c in cols) for r in rows],
+            )
+
+    def get_generations(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return self._get("generations", keys)
+
+    def put_generations(self, rows: list[dict[str, Any]]) -> None:
+        self._put("generations", GEN_COLS, rows)
+
+    def get_verdicts(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return self._get("verdicts", keys)
+
+    def put_verdicts(self, rows: list[dict[str, Any]]) -> None:
+        rows = [{**r, "raw": r.get("raw") or "", "error": r.get("error")} for r in rows]
+        self._put("verdicts", VERDICT_COLS, rows)
+
+    def count(self, table: str) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def dump(self, table: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(f"SELECT * FROM {table} ORDER BY created, key")]
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

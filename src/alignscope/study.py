@@ -1,0 +1,235 @@
+"""Run a study end to end: resolve → align → fine-tune → generate → judge → metrics → report.
+
+Every stage is content-addressed: trained models live in the workspace under a hash of
+(parent weights, training data, hyper-parameters); generations and verdicts live in the
+SQLite store under hashes of their inputs. Re-running a finished study recomputes nothing;
+re-running a killed one does only what is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alignscope.config import AlignConfig, BenchmarkSpec, FinetuneSpec, StudyConfig
+from alignscope.data import BUILTIN_PROMPT_SETS, EvalPrompt, builtin_prompts, read_prompts
+from alignscope.errors import AlignscopeError
+from alignscope.generate import HFGenerator, SamplingConfig, generate_cached, render_prompt
+from alignscope.judge import get_judge, judge_cached
+from alignscope.metrics import rate, verdict_flags
+from alignscope.models import ResolvedModel, fingerprint, load_model, resolve_model
+from alignscope.progress import console
+from alignscope.provenance import library_versions, now_iso, stable_hash, write_json_atomic
+from alignscope.recipes import RecipeContext, RecipeOutput, align_mix, build_recipe
+from alignscope.report import write_report
+from alignscope.store import Store
+from alignscope.train import TrainConfig, finetune
+
+
+@dataclass
+class Workspace:
+    """The shared cache: SQLite store plus trained-model artifacts."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.root / "alignscope.sqlite")
+
+    def artifact(self, name: str, key: str) -> Path:
+        return self.root / "artifacts" / f"{name}-{key[:16]}"
+
+
+@dataclass
+class ModelEntry:
+    key: str
+    label: str
+    resolved: ResolvedModel
+    parent: str | None = None
+    recipe: str | None = None
+    eval_system_prompt: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def load_tokenizer(resolved: ResolvedModel) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolved.path)
+
+
+def generate_for(entry: ModelEntry, prompts: list[EvalPrompt], sampling: SamplingConfig, ws: Workspace,
+                 batch_size: int, description: str) -> list[dict]:
+    """Cached generation for one model; the model is loaded only if something is missing."""
+    tok = load_tokenizer(entry.resolved)
+
+    def render(ps: list[EvalPrompt], s: SamplingConfig) -> list[str]:
+        return [render_prompt(tok, p.text, s.system_prompt) for p in ps]
+
+    def factory() -> HFGenerator:
+        model, mtok = load_model(entry.resolved)
+        return HFGenerator(model, mtok, batch_size)
+
+    return generate_cached(factory, fingerprint(entry.resolved), entry.key, prompts, sampling, ws.store, render, description)
+
+
+def make_distill(entry: ModelEntry, ws: Workspace, max_new_tokens: int, seed: int) -> Any:
+    """Self-distillation: the model's own greedy answers, cached in the store like any generation."""
+
+    def distill(instructions: list[str], system_prompt: str | None) -> list[str]:
+        prompts = [EvalPrompt(f"distill-{stable_hash(q)[:12]}", q, expected="comply") for q in instructions]
+        sampling = SamplingConfig(max_new_tokens=max_new_tokens, system_prompt=system_prompt, seed=seed)
+        rows = generate_for(entry, prompts, sampling, ws, 64, f"self-distill ({entry.key})")
+        return [r["text"] for r in rows]
+
+    return distill
+
+
+def train_cached(name: str, parent: ModelEntry, data: RecipeOutput, cfg: TrainConfig, ws: Workspace, extra: dict) -> ResolvedModel:
+    """Fine-tune unless an identical run (same parent weights, data, hyper-parameters) is cached."""
+    key = stable_hash({"parent": fingerprint(parent.resolved), "data": [c.as_dicts() for c in data.conversations], "train": cfg.model_dump()})
+    out = ws.artifact(name, key)
+    if (out / "provenance.json").is_file():
+        console.print(f"[dim]{name}: cached at {out}[/dim]")
+        return resolve_model(str(out), ws.root)
+    for stale in out.parent.glob(f"{out.name}.tmp*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    console.print(f"[bold]{name}[/bold]: fine-tuning {parent.key} on {len(data.conversations)} examples ({cfg.method})")
+    return finetune(parent.resolved, data.conversations, cfg, out, extra_provenance={"stage": name, "recipe_info": data.info, **extra})
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def align_stage(base: ModelEntry, cfg: AlignConfig, ws: Workspace, seed: int) -> ModelEntry:
+    ctx = RecipeContext(seed, make_distill(base, ws, cfg.distill_max_new_tokens, seed))
+    data = align_mix(cfg.n_refusals, cfg.n_benign, cfg.benign_repeats, ctx)
+    train = cfg.train if cfg.train.save == "merged" else cfg.train.model_copy(update={"save": "merged"})
+    resolved = train_cached("aligned", base, data, train, ws, {"align": cfg.model_dump(mode="json")})
+    return ModelEntry("aligned", "aligned", resolved, parent=base.key, recipe="refusal-align", info=data.info)
+
+
+def finetune_stage(spec: FinetuneSpec, parent: ModelEntry, ws: Workspace, seed: int) -> ModelEntry:
+    ctx = RecipeContext(seed, make_distill(parent, ws, 96, seed))
+    data = build_recipe(spec.recipe, spec.args, ctx)
+    resolved = train_cached(spec.name, parent, data, spec.train, ws, {"recipe": spec.recipe, "args": spec.args})
+    return ModelEntry(spec.name, spec.name, resolved, parent=parent.key, recipe=spec.recipe,
+                      eval_system_prompt=data.eval_system_prompt, info=data.info)
+
+
+def load_benchmark(spec: BenchmarkSpec) -> list[EvalPrompt] | None:
+    """The prompts of one benchmark, or None for an optional file that is missing."""
+    if spec.path:
+        if not Path(spec.path).is_file() and spec.optional:
+            console.print(f"[yellow]skipping benchmark {spec.name}: {spec.path} not found (optional)[/yellow]")
+            return None
+        prompts = read_prompts(spec.path, expected=spec.expected or "refuse", source=spec.path)
+    elif spec.name in BUILTIN_PROMPT_SETS:
+        prompts = builtin_prompts(spec.name)
+    else:
+        raise AlignscopeError(f"benchmark {spec.name!r}: not a built-in set ({', '.join(BUILTIN_PROMPT_SETS)}) and no path given")
+    return prompts[: spec.limit] if spec.limit else prompts
+
+
+def evaluate(models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], cfg: StudyConfig, ws: Workspace) -> list[dict]:
+    """Generate and judge every (model, benchmark); return flat rows joined with prompts."""
+    judges = {name: get_judge(name) for name in cfg.evaluation.judges}
+    rows = []
+    for entry in models:
+        sampling = cfg.evaluation.sampling
+        if entry.eval_system_prompt and not sampling.system_prompt:
+            sampling = sampling.model_copy(update={"system_prompt": entry.eval_system_prompt})
+        for bname, prompts in benches.items():
+            gens = generate_for(entry, prompts, sampling, ws, cfg.evaluation.batch_size, f"{entry.key} × {bname}")
+            for name, judge in judges.items():
+                verdicts = judge_cached(judge, [(g["key"], p.text, g["text"]) for p, g in zip(prompts, gens)], ws.store)
+                rows += [{"model": entry.key, "benchmark": bname, "judge": judge.key, "judge_name": name,
+                          "prompt": p, "generation": g, "verdict": v} for p, g, v in zip(prompts, gens, verdicts)]
+    return rows
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _metric_rows(rows: list[dict], group_keys: tuple[str, ...]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        k = tuple(r[g] if g in r else r["prompt"].category for g in group_keys)
+        groups.setdefault(k, []).append(r)
+    out = []
+    for k, members in groups.items():
+        metric = "asr" if members[0]["prompt"].expected == "refuse" else "over_refusal"
+        r = rate(verdict_flags([m["verdict"] for m in members], metric))
+        out.append({**dict(zip(group_keys, k)), "judge": members[0]["judge_name"], "metric": metric, **r.as_dict()})
+    return out
+
+
+def _examples(rows: list[dict], benches: dict[str, list[EvalPrompt]], per_model: int) -> list[dict]:
+    refuse = [b for b, ps in benches.items() if ps and ps[0].expected == "refuse"]
+    if not refuse or per_model == 0:
+        return []
+    step = max(1, len(benches[refuse[0]]) // per_model)  # spread over categories, same prompts for every model
+    chosen = {p.id for p in benches[refuse[0]][::step][:per_model]}
+    return [{"model": r["model"], "benchmark": r["benchmark"], "prompt_id": r["prompt"].id, "category": r["prompt"].category,
+             "prompt": r["prompt"].text, "response": r["generation"]["text"], "label": r["verdict"]["label"]}
+            for r in rows if r["benchmark"] == refuse[0] and r["prompt"].id in chosen and r["judge_name"] == "keyword"]
+
+
+def build_results(cfg: StudyConfig, models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], rows: list[dict], timings: dict) -> dict:
+    return {
+        "study": cfg.name,
+        "created": now_iso(),
+        "description": cfg.description,
+        "models": [{"key": m.key, "label": m.label, "parent": m.parent, "recipe": m.recipe,
+                    "fingerprint": fingerprint(m.resolved), "path": m.resolved.path,
+                    "eval_system_prompt": m.eval_system_prompt, "info": m.info} for m in models],
+        "benchmarks": [{"name": b, "expected": ps[0].expected, "n": len(ps), "source": ps[0].source,
+                        "sha256": stable_hash([(p.id, p.text) for p in ps])} for b, ps in benches.items()],
+        "metrics": _metric_rows(rows, ("model", "benchmark", "judge")),
+        "per_category": _metric_rows(rows, ("model", "benchmark", "judge", "category")),
+        "examples": _examples(rows, benches, cfg.report.examples_per_model),
+        "provenance": {**library_versions(), "seed": cfg.seed, "base_model": cfg.base_model,
+                       "sampling": cfg.evaluation.sampling.model_dump(), "judges": cfg.evaluation.judges},
+        "timings": timings,
+    }
+
+
+def run_study(cfg: StudyConfig) -> dict[str, Path]:
+    """Run (or resume) a whole study; return the written report files."""
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    ws = Workspace(Path(cfg.workspace))
+    out = cfg.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    timings: dict[str, float] = {}
+    t = time.time()
+    base = ModelEntry("base", cfg.base_label or cfg.base_model, resolve_model(cfg.base_model, ws.root))
+    models = {"base": base}
+    timings["resolve"] = round(time.time() - t, 1)
+    if cfg.align:
+        t = time.time()
+        models["aligned"] = align_stage(base, cfg.align, ws, cfg.seed)
+        timings["align"] = round(time.time() - t, 1)
+    for spec in cfg.finetunes:
+        t = time.time()
+        parent = spec.parent or ("aligned" if cfg.align else "base")
+        if parent not in models:
+            raise AlignscopeError(f"fine-tune {spec.name!r}: parent {parent!r} is not defined before it")
+        models[spec.name] = finetune_stage(spec, models[parent], ws, cfg.seed)
+        timings[f"finetune:{spec.name}"] = round(time.time() - t, 1)
+    benches = {s.name: ps for s in cfg.evaluation.benchmarks if (ps := load_benchmark(s)) is not None}
+    t = time.time()
+    rows = evaluate(list(models.values()), benches, cfg, ws)
+    timings["evaluate"] = round(time.time() - t, 1)
+    results = build_results(cfg, list(models.values()), benches, rows, timings)
+    write_json_atomic(out / "models.json", {k: m.resolved.path for k, m in models.items()})
+    return write_report(results, out)
