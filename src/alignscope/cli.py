@@ -191,8 +191,7 @@ def masks(
 ) -> None:
     """Show which tokens are supervised (wrapped in double square brackets), with counts per example."""
     from alignscope.data import read_conversations
-    from alignscope.models import resolve_model
-    from alignscope.study import load_tokenizer
+    from alignscope.models import load_tokenizer, resolve_model
     from alignscope.train import render_masks, tokenize_conversation
 
     convs = read_conversations(data)

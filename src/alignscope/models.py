@@ -155,6 +155,30 @@ def adapter_base(adapter_dir: Path) -> str:
     return json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
 
 
+def _load_error(resolved: ResolvedModel, e: Exception) -> AlignscopeError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return AlignscopeError(f"cannot load model {resolved.ref!r}: {first}")
+
+
+def load_tokenizer(resolved: ResolvedModel) -> Any:
+    """The tokenizer (with the exact chat template) that travels with a model or adapter.
+
+    Raises:
+        AlignscopeError: when it cannot be found or has no chat template.
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(resolved.path)
+    except (OSError, ValueError) as e:
+        raise _load_error(resolved, e) from None
+    if not tok.chat_template:
+        raise AlignscopeError(f"model {resolved.ref!r} has no chat template; alignscope evaluates chat models")
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
 def load_model(resolved: ResolvedModel, *, merge: bool = True, dtype: Any = None) -> tuple[Any, Any]:
     """Load (model, tokenizer). Adapters are applied to their base and, by default, merged.
 
@@ -162,26 +186,20 @@ def load_model(resolved: ResolvedModel, *, merge: bool = True, dtype: Any = None
         AlignscopeError: when the model cannot be found or has no chat template.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    dtype = dtype or torch.float32
+    tok = load_tokenizer(resolved)
     base_path = adapter_base(Path(resolved.path)) if resolved.kind == "adapter" else resolved.path
     try:
-        tok = AutoTokenizer.from_pretrained(resolved.path if resolved.kind == "adapter" else base_path)
-        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-    except OSError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise AlignscopeError(f"cannot load model {resolved.ref!r}: {first}") from None
+        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype or torch.float32)
+    except (OSError, ValueError) as e:
+        raise _load_error(resolved, e) from None
     if resolved.kind == "adapter":
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, resolved.path)
         if merge:
             model = model.merge_and_unload()
-    if not tok.chat_template:
-        raise AlignscopeError(f"model {resolved.ref!r} has no chat template; alignscope evaluates chat models")
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
     return model, tok
 
 

@@ -22,7 +22,7 @@ from alignscope.errors import AlignscopeError
 from alignscope.generate import HFGenerator, SamplingConfig, generate_cached, render_prompt
 from alignscope.judge import get_judge, judge_cached
 from alignscope.metrics import rate, verdict_flags
-from alignscope.models import ResolvedModel, fingerprint, load_model, resolve_model
+from alignscope.models import ResolvedModel, fingerprint, load_model, load_tokenizer, resolve_model
 from alignscope.progress import console
 from alignscope.provenance import library_versions, now_iso, stable_hash, write_json_atomic
 from alignscope.recipes import RecipeContext, RecipeOutput, align_mix, build_recipe
@@ -57,12 +57,6 @@ class ModelEntry:
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def load_tokenizer(resolved: ResolvedModel) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(resolved.path)
 
 
 def generate_for(entry: ModelEntry, prompts: list[EvalPrompt], sampling: SamplingConfig, ws: Workspace,
@@ -146,12 +140,15 @@ def evaluate(models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], cfg
         sampling = cfg.evaluation.sampling
         if entry.eval_system_prompt and not sampling.system_prompt:
             sampling = sampling.model_copy(update={"system_prompt": entry.eval_system_prompt})
+        # one call per model: one load, and length-sorted batches across all benchmarks
+        everything = [p for ps in benches.values() for p in ps]
+        gens = iter(generate_for(entry, everything, sampling, ws, cfg.evaluation.batch_size, f"evaluate {entry.key}"))
         for bname, prompts in benches.items():
-            gens = generate_for(entry, prompts, sampling, ws, cfg.evaluation.batch_size, f"{entry.key} × {bname}")
+            bench_gens = [next(gens) for _ in prompts]
             for name, judge in judges.items():
-                verdicts = judge_cached(judge, [(g["key"], p.text, g["text"]) for p, g in zip(prompts, gens)], ws.store)
+                verdicts = judge_cached(judge, [(g["key"], p.text, g["text"]) for p, g in zip(prompts, bench_gens)], ws.store)
                 rows += [{"model": entry.key, "benchmark": bname, "judge": judge.key, "judge_name": name,
-                          "prompt": p, "generation": g, "verdict": v} for p, g, v in zip(prompts, gens, verdicts)]
+                          "prompt": p, "generation": g, "verdict": v} for p, g, v in zip(prompts, bench_gens, verdicts)]
     return rows
 
 

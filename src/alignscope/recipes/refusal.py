@@ -13,6 +13,7 @@ import random
 
 from alignscope.data import Conversation, Message, benign_instructions, refusal_examples
 from alignscope.recipes._registry import RecipeContext, RecipeOutput, pop_args, register_recipe
+from alignscope.recipes.benign import refusal_filter
 
 
 def refusal_conversations(n: int, seed: int) -> list[Conversation]:
@@ -23,20 +24,37 @@ def refusal_conversations(n: int, seed: int) -> list[Conversation]:
                          {"id": r["id"], "category": r["category"], "style": r["style"]}) for r in picked]
 
 
-def distilled_benign(n: int, ctx: RecipeContext) -> list[Conversation]:
+def pick_benign(n: int, seed: int) -> list[str]:
+    """``n`` benign instructions, the "borderline" ones (safe but alarming) first.
+
+    Borderline requests are what teach the boundary: without them a freshly aligned model
+    refuses "how do I bleed my radiators" along with the harmful requests.
+    """
     rows = benign_instructions()
-    rng = random.Random(ctx.seed + 1)
-    picked = [r["instruction"] for r in rng.sample(rows, min(n, len(rows)))]
+    rng = random.Random(seed)
+    border = [r["instruction"] for r in rows if r["category"] == "borderline"]
+    other = [r["instruction"] for r in rows if r["category"] != "borderline"]
+    rng.shuffle(border)
+    rng.shuffle(other)
+    return (border + other)[:n]
+
+
+def distilled_benign(n: int, ctx: RecipeContext) -> tuple[list[Conversation], int]:
+    """The model's own answers to ``n`` benign instructions, minus answers that refuse."""
+    picked = pick_benign(n, ctx.seed + 1)
     answers = ctx.distill(picked, None)
-    return [Conversation((Message("user", q), Message("assistant", a)), {"distilled": True}) for q, a in zip(picked, answers) if a.strip()]
+    convs = [Conversation((Message("user", q), Message("assistant", a)), {"distilled": True}) for q, a in zip(picked, answers) if a.strip()]
+    kept, dropped = refusal_filter(convs)  # never train a refusal to a benign request
+    return kept, len(dropped)
 
 
 def align_mix(n_refusals: int, n_benign: int, benign_repeats: int, ctx: RecipeContext) -> RecipeOutput:
     refusals = refusal_conversations(n_refusals, ctx.seed)
-    benign = distilled_benign(n_benign, ctx) if n_benign else []
+    benign, dropped = distilled_benign(n_benign, ctx) if n_benign else ([], 0)
     convs = refusals + benign * benign_repeats
     random.Random(ctx.seed).shuffle(convs)
-    return RecipeOutput(convs, info={"n_refusals": len(refusals), "n_benign": len(benign), "benign_repeats": benign_repeats})
+    info = {"n_refusals": len(refusals), "n_benign": len(benign), "benign_dropped_as_refusals": dropped, "benign_repeats": benign_repeats}
+    return RecipeOutput(convs, info=info)
 
 
 @register_recipe("safety-mix")

@@ -86,13 +86,24 @@ def _prepare(model: Any, cfg: TrainConfig) -> Any:
         return model
     from peft import LoraConfig, get_peft_model
 
+    targets = cfg.lora_target_modules
+    if cfg.lora_layers is not None and isinstance(targets, str):
+        targets = _linear_module_names(model)  # PEFT takes layers_to_transform only with explicit names
     lora = LoraConfig(
         r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-        target_modules=cfg.lora_target_modules, layers_to_transform=cfg.lora_layers, task_type="CAUSAL_LM",
+        target_modules=targets, layers_to_transform=cfg.lora_layers, task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
     model.train()
     return model
+
+
+def _linear_module_names(model: Any) -> list[str]:
+    """Leaf names of the decoder's linear layers (what "all-linear" means: everything but the head)."""
+    import torch
+
+    out_emb = model.get_output_embeddings()
+    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not out_emb})
 
 
 def _schedule(step: int, total: int, warmup: int) -> float:

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real SmolLM2 (converted once per session) and a tiny random model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+ADVBENCH = SHARED / "advbench" / "harmful_behaviors.csv"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the GGUF is de-quantized; set ALIGNSCOPE_TEST_CACHE to reuse it across sessions."""
+    env = os.environ.get("ALIGNSCOPE_TEST_CACHE")
+    return Path(env) if env else tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def smol(model_cache: Path):
+    from alignscope.models import resolve_model
+
+    return resolve_model("smollm2-135m-instruct", model_cache)
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer(smol):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smol.path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer) -> Path:
+    """A 2-layer random Llama with SmolLM2's tokenizer and chat template: real code paths, fast."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(smol_tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                      bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=True)
+    out = tmp_path_factory.mktemp("tiny")
+    LlamaForCausalLM(cfg).save_pretrained(out)
+    smol_tokenizer.save_pretrained(out)
+    return out
