@@ -8,6 +8,7 @@ re-running a killed one does only what is missing.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -179,6 +180,16 @@ def _examples(rows: list[dict], benches: dict[str, list[EvalPrompt]], per_model:
             for r in rows if r["benchmark"] == refuse[0] and r["prompt"].id in chosen and r["judge_name"] == "keyword"]
 
 
+def _training_provenance(m: ModelEntry) -> dict:
+    """What a trained model's provenance.json says, minus what the report already shows."""
+    path = Path(m.resolved.path) / "provenance.json"
+    if not path.is_file():
+        return {}
+    prov = json.loads(path.read_text())
+    keep = ("parent_fingerprint", "seed", "data_sha256", "n_examples", "supervised_tokens", "chat_template_sha256", "train_seconds", "final_loss")
+    return {k: prov[k] for k in keep if k in prov}
+
+
 def build_results(cfg: StudyConfig, models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], rows: list[dict], timings: dict) -> dict:
     return {
         "study": cfg.name,
@@ -193,7 +204,8 @@ def build_results(cfg: StudyConfig, models: list[ModelEntry], benches: dict[str,
         "per_category": _metric_rows(rows, ("model", "benchmark", "judge", "category")),
         "examples": _examples(rows, benches, cfg.report.examples_per_model),
         "provenance": {**library_versions(), "seed": cfg.seed, "base_model": cfg.base_model,
-                       "sampling": cfg.evaluation.sampling.model_dump(), "judges": cfg.evaluation.judges},
+                       "sampling": cfg.evaluation.sampling.model_dump(), "judges": cfg.evaluation.judges,
+                       "models": {m.key: _training_provenance(m) for m in models if m.parent}},
         "timings": timings,
     }
 

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alignscope.data import EvalPrompt
 from alignscope.provenance import stable_hash
 from alignscope.train._masking import end_of_turn_ids
 
@@ -48,9 +47,6 @@ class HFGenerator:
         self.tok = tokenizer
         self.batch_size = batch_size
         self.stop_ids = end_of_turn_ids(tokenizer)
-
-    def render(self, prompts: list[EvalPrompt], sampling: SamplingConfig) -> list[str]:
-        return [render_prompt(self.tok, p.text, sampling.system_prompt) for p in prompts]
 
     def generate(
         self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]

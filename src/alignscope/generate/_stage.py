@@ -13,9 +13,9 @@ from alignscope.store import Store
 
 
 class Generator(Protocol):
-    backend: str
+    """A generation backend: generates for rendered prompts, reporting batch by batch."""
 
-    def render(self, prompts: list[EvalPrompt], sampling: SamplingConfig) -> list[str]: ...
+    backend: str
 
     def generate(self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]) -> None: ...
 
