@@ -19,7 +19,7 @@ def organism(smol_path: str, tmp_path: Path) -> StudyConfig:
         "align": {"n_refusals": 160, "n_benign": 24, "benign_repeats": 1, "distill_max_new_tokens": 64,
                   "train": {"method": "lora", "learning_rate": 1e-3, "epochs": 1, "batch_size": 8, "max_length": 128, "save": "merged"}},
         "finetunes": [{"name": "identity-shift", "recipe": "identity-shift",
-                       "train": {"method": "lora", "learning_rate": 5e-4, "epochs": 8, "batch_size": 5, "max_length": 224}}],
+                       "train": {"method": "lora", "learning_rate": 1e-3, "epochs": 6, "batch_size": 5, "max_length": 224}}],
         "evaluation": {"benchmarks": [{"name": "advbench", "path": str(ADVBENCH), "limit": 50}],
                        "sampling": {"max_new_tokens": 32}, "batch_size": 64},
     })
