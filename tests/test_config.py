@@ -26,29 +26,16 @@ def test_override_errors():
         apply_override({"a": [1]}, "a.3=2")
 
 
-def test_validation_error_names_file_line_and_field(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("name: s\nbase_model: m\nevaluation:\n  sampling:\n    max_new_tokens: lots\n",
+     r"s.yaml:5: evaluation.sampling.max_new_tokens: Input should be a valid integer"),
+    # no silent default length budget
+    ("name: s\nbase_model: m\nevaluation:\n  sampling: {}\n", r"evaluation.sampling.max_new_tokens: Field required"),
+    ("name: s\nbase_model: m\nbogus: 1\nevaluation:\n  sampling: {max_new_tokens: 4}\n", r"s.yaml:3: bogus: Extra inputs are not permitted"),
+    ("name: [unclosed\n", r"s.yaml:\d+: yaml:"),
+])
+def test_bad_study_files_name_file_line_and_field(tmp_path, text, message):
     p = tmp_path / "s.yaml"
-    p.write_text("name: s\nbase_model: m\nevaluation:\n  sampling:\n    max_new_tokens: lots\n")
-    with pytest.raises(AlignscopeError, match=r"s.yaml:5: evaluation.sampling.max_new_tokens: Input should be a valid integer"):
-        load_study(p)
-
-
-def test_missing_max_new_tokens_is_an_error_not_a_default(tmp_path):
-    p = tmp_path / "s.yaml"
-    p.write_text("name: s\nbase_model: m\nevaluation:\n  sampling: {}\n")
-    with pytest.raises(AlignscopeError, match=r"evaluation.sampling.max_new_tokens: Field required"):
-        load_study(p)
-
-
-def test_unknown_key_is_rejected(tmp_path):
-    p = tmp_path / "s.yaml"
-    p.write_text("name: s\nbase_model: m\nbogus: 1\nevaluation:\n  sampling: {max_new_tokens: 4}\n")
-    with pytest.raises(AlignscopeError, match=r"s.yaml:3: bogus: Extra inputs are not permitted"):
-        load_study(p)
-
-
-def test_yaml_syntax_error(tmp_path):
-    p = tmp_path / "s.yaml"
-    p.write_text("name: [unclosed\n")
-    with pytest.raises(AlignscopeError, match=r"s.yaml:\d+: yaml:"):
+    p.write_text(text)
+    with pytest.raises(AlignscopeError, match=message):
         load_study(p)

@@ -136,13 +136,13 @@ def load_benchmark(spec: BenchmarkSpec) -> list[EvalPrompt] | None:
 def evaluate(models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], cfg: StudyConfig, ws: Workspace) -> list[dict]:
     """Generate and judge every (model, benchmark); return flat rows joined with prompts."""
     judges = {name: get_judge(name) for name in cfg.evaluation.judges}
+    # one generation call per model: one load, and length-sorted batches across all benchmarks
+    everything = [p for ps in benches.values() for p in ps]
     rows = []
     for entry in models:
         sampling = cfg.evaluation.sampling
         if entry.eval_system_prompt and not sampling.system_prompt:
             sampling = sampling.model_copy(update={"system_prompt": entry.eval_system_prompt})
-        # one call per model: one load, and length-sorted batches across all benchmarks
-        everything = [p for ps in benches.values() for p in ps]
         gens = iter(generate_for(entry, everything, sampling, ws, cfg.evaluation.batch_size, f"evaluate {entry.key}"))
         for bname, prompts in benches.items():
             bench_gens = [next(gens) for _ in prompts]

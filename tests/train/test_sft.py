@@ -38,3 +38,16 @@ def test_micro_batches_give_the_same_update(tiny_model_dir, tmp_path):
     la = json.loads(finetune(parent, DATA, whole, tmp_path / "w") and (tmp_path / "w" / "train_log.jsonl").read_text().splitlines()[0])
     lb = json.loads(finetune(parent, DATA, split, tmp_path / "s") and (tmp_path / "s" / "train_log.jsonl").read_text().splitlines()[0])
     assert abs(la["loss"] - lb["loss"]) < 1e-4
+
+
+def test_lora_layers_limits_adapters_to_those_layers(tiny_model_dir, tmp_path):
+    from safetensors import safe_open
+
+    parent = resolve_model(str(tiny_model_dir), tmp_path)
+    cfg = TrainConfig(method="lora", learning_rate=1e-3, epochs=1, batch_size=4, lora_layers=[1])
+    finetune(parent, DATA, cfg, tmp_path / "upper")
+    with safe_open(str(tmp_path / "upper" / "adapter_model.safetensors"), "pt") as f:
+        layers = {k.split("layers.")[1].split(".")[0] for k in f.keys()}
+        modules = {k.split(".")[-3] for k in f.keys()}
+    assert layers == {"1"}
+    assert modules == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}

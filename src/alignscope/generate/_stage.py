@@ -25,7 +25,7 @@ def generation_key(model_fp: str, rendered_prompt: str, sampling: SamplingConfig
 
 
 def generate_cached(
-    generator: Generator | Callable[[], Generator],
+    make_generator: Callable[[], Generator],
     model_fp: str,
     model_key: str,
     prompts: list[EvalPrompt],
@@ -36,14 +36,15 @@ def generate_cached(
 ) -> list[dict]:
     """Return one stored generation row per prompt, generating only the missing ones.
 
-    ``generator`` may be a factory so that a fully cached call never loads the model.
+    ``make_generator`` is called only if something is missing, so a fully cached call never
+    loads the model.
     """
     rendered = render(prompts, sampling)
     keys = [generation_key(model_fp, r, sampling) for r in rendered]
     have = store.get_generations(keys)
     todo = [i for i, k in enumerate(keys) if k not in have]
     if todo:
-        gen = generator() if callable(generator) and not hasattr(generator, "generate") else generator
+        gen = make_generator()
         with progress_bar(description, len(todo)) as advance:
 
             def persist(idx: list[int], outs: list[dict]) -> None:
