@@ -8,6 +8,7 @@ from alignscope.train._masking import (
     tokenize_all,
     tokenize_conversation,
 )
+from alignscope.train._remote import remote_finetune, remote_key, remote_provenance
 from alignscope.train._sft import TrainConfig, finetune
 
 __all__ = [
@@ -16,6 +17,9 @@ __all__ = [
     "TrainConfig",
     "end_of_turn_ids",
     "finetune",
+    "remote_finetune",
+    "remote_key",
+    "remote_provenance",
     "render_masks",
     "tokenize_all",
     "tokenize_conversation",
