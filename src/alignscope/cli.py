@@ -21,6 +21,10 @@ app.add_typer(judges_app, name="judges")
 app.add_typer(data_app, name="data")
 app.command("rm-eval")(rm_eval)
 Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="dotted override KEY=VALUE (repeatable)")]
+NumProcesses = Annotated[Optional[int], typer.Option(
+    "--num-processes", min=1, help="training processes through `accelerate launch` (GPUs; CPU processes over gloo without CUDA)")]
+AccelerateConfig = Annotated[Optional[str], typer.Option(
+    "--accelerate-config", help="ddp | fsdp2 | zero3 (shipped) or your Accelerate config file; used with --num-processes > 1")]
 
 
 def _overrides_dict(model_cls: type, sets: list[str] | None, base: dict | None = None) -> object:
@@ -43,13 +47,17 @@ def run(
     study: Path,
     set_: Sets = None,
     profile: Annotated[Optional[str], typer.Option(help="apply the study's named override set first, e.g. `ci` for a CI-sized run")] = None,
+    num_processes: NumProcesses = None,
+    accelerate_config: AccelerateConfig = None,
 ) -> None:
     """Run (or resume) a whole study from a YAML file; writes report.{html,md,json}."""
     from alignscope.config import load_study
     from alignscope.progress import console
     from alignscope.study import run_study
 
-    files = run_study(load_study(study, set_, profile))
+    # JSON is YAML: any path survives --set's YAML parsing as a string
+    launch = [f"training.{k}={json.dumps(v)}" for k, v in (("num_processes", num_processes), ("accelerate_config", accelerate_config)) if v is not None]
+    files = run_study(load_study(study, [*(set_ or []), *launch], profile))
     console.print(f"[green]report:[/green] {files['html']}")
 
 
@@ -82,11 +90,13 @@ def finetune(
     arg: Annotated[Optional[list[str]], typer.Option("--arg", "-a", help="recipe argument KEY=VALUE")] = None,
     workspace: Workspace_ = Path(".alignscope"),
     set_: Sets = None,
+    num_processes: NumProcesses = None,
+    accelerate_config: AccelerateConfig = None,
 ) -> None:
     """Build a recipe's data and fine-tune a model on it."""
     import shutil
 
-    from alignscope.config import FinetuneSpec, apply_override
+    from alignscope.config import FinetuneSpec, TrainingConfig, apply_override
     from alignscope.models import resolve_model
     from alignscope.study import ModelEntry, Workspace, finetune_stage
 
@@ -94,7 +104,8 @@ def finetune(
     for a in arg or []:
         apply_override(args, a)
     spec = _overrides_dict(FinetuneSpec, [f"train.{s}" for s in set_ or []], {"name": out.name or "finetune", "recipe": recipe, "args": args})
-    ws = Workspace(workspace)
+    training = TrainingConfig(num_processes=num_processes or 1, accelerate_config=accelerate_config or "ddp")
+    ws = Workspace(workspace, training=training)
     entry = finetune_stage(spec, ModelEntry("parent", model, resolve_model(model, ws.root)), ws, spec.train.seed)  # type: ignore[attr-defined]
     shutil.copytree(entry.resolved.path, out, dirs_exist_ok=True)
     typer.echo(str(out))

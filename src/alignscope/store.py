@@ -14,18 +14,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS generations (
+GENERATIONS = """
+CREATE TABLE IF NOT EXISTS {table} (
     key TEXT PRIMARY KEY,
     model_key TEXT NOT NULL,
     prompt_id TEXT NOT NULL,
     sampling_key TEXT NOT NULL,
     prompt TEXT NOT NULL,
     text TEXT NOT NULL,
-    tokens INTEGER NOT NULL,
+    tokens INTEGER,  -- NULL: an api server that reported no usage
     finish_reason TEXT NOT NULL,
+    backend TEXT,  -- hf | vllm | api; NULL: written before backends were recorded (all hf)
     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+"""
+
+SCHEMA = GENERATIONS.format(table="generations") + """
 CREATE TABLE IF NOT EXISTS verdicts (
     key TEXT PRIMARY KEY,
     generation_key TEXT NOT NULL,
@@ -39,7 +43,28 @@ CREATE TABLE IF NOT EXISTS verdicts (
 CREATE INDEX IF NOT EXISTS verdicts_by_generation ON verdicts (generation_key, judge_key);
 """
 
-GEN_COLS = ("key", "model_key", "prompt_id", "sampling_key", "prompt", "text", "tokens", "finish_reason")
+GEN_COLS = ("key", "model_key", "prompt_id", "sampling_key", "prompt", "text", "tokens", "finish_reason", "backend")
+_OLD_GEN_COLS = (*GEN_COLS[:-1], "created")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database from before generation backends up to ``SCHEMA``: add ``backend`` and let
+    ``tokens`` be NULL. SQLite cannot drop a NOT NULL, so the table is rebuilt, once, in one
+    transaction; its rows are kept as they are (``backend`` NULL, read back as hf)."""
+    def current() -> bool:
+        return "backend" in {row["name"] for row in db.execute("PRAGMA table_info(generations)")}
+
+    if current():
+        return
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        if current():  # another process migrated it while we waited for the lock
+            return
+        db.execute(GENERATIONS.format(table="generations_migrating"))
+        cols = ",".join(_OLD_GEN_COLS)
+        db.execute(f"INSERT INTO generations_migrating ({cols}) SELECT {cols} FROM generations")
+        db.execute("DROP TABLE generations")
+        db.execute("ALTER TABLE generations_migrating RENAME TO generations")
 VERDICT_COLS = ("key", "generation_key", "judge_key", "score", "label", "raw", "error")
 
 
@@ -54,6 +79,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        _migrate(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -77,10 +103,15 @@ class Store:
             )
 
     def get_generations(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return self._get("generations", keys)
+        """Stored generations by key; rows from before backends were recorded say ``backend: hf``."""
+        got = self._get("generations", keys)
+        for row in got.values():
+            row["backend"] = row["backend"] or "hf"
+        return got
 
     def put_generations(self, rows: list[dict[str, Any]]) -> None:
-        self._put("generations", GEN_COLS, rows)
+        """Insert generations (first write wins). ``backend`` names the engine; a row without one is hf."""
+        self._put("generations", GEN_COLS, [{**r, "backend": r.get("backend") or "hf"} for r in rows])
 
     def get_verdicts(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         return self._get("verdicts", keys)

@@ -25,7 +25,8 @@ from alignscope import analysis
 from alignscope.config import AlignConfig, BenchmarkSpec, FinetuneSpec, GenerateConfig, StudyConfig, TrainingConfig
 from alignscope.data import EvalPrompt, read_prompts
 from alignscope.errors import AlignscopeError
-from alignscope.generate import HFGenerator, SamplingConfig, generate_cached, render_prompt
+from alignscope.generate import (ApiGenerator, HFGenerator, SamplingConfig, generate_cached, public_url, render_messages,
+                                render_prompt, served_name)
 from alignscope.judge import as_spec, get_judge, judge_cached
 from alignscope.metrics import judge_metrics
 from alignscope.models import ResolvedModel, fingerprint, load_model, load_tokenizer, resolve_model
@@ -34,7 +35,7 @@ from alignscope.provenance import library_versions, now_iso, stable_hash, write_
 from alignscope.recipes import RecipeContext, RecipeOutput, align_mix, build_recipe, refusal_conversations
 from alignscope.report import write_report
 from alignscope.store import Store
-from alignscope.train import TrainConfig, finetune
+from alignscope.train import TrainConfig, finetune, remote_finetune, remote_key, remote_provenance
 
 
 @dataclass
@@ -68,9 +69,39 @@ class ModelEntry:
 # --------------------------------------------------------------------------- shared helpers
 
 
+VLLM_NOT_YET = ("evaluation.generate.backend: vllm (in-process vLLM) is not in this release; start `vllm serve MODEL` "
+                "(adapters: --enable-lora --lora-modules NAME=PATH) and use backend: api with endpoint.base_url: http://HOST:8000/v1")
+
+
+def generation_backend(entry: ModelEntry, cfg: GenerateConfig) -> str:
+    """The study's backend for this model; an ``api:`` model has no weights here, so always ``api``."""
+    if entry.resolved.kind == "api":
+        return "api"
+    if cfg.backend == "vllm":
+        raise AlignscopeError(VLLM_NOT_YET)
+    return cfg.backend
+
+
+def generate_api(entry: ModelEntry, prompts: list[EvalPrompt], sampling: SamplingConfig, ws: Workspace, description: str) -> list[dict]:
+    """Cached generation through the study's OpenAI-compatible endpoint. The cache key folds in
+    the backend (never confused with hf generations of the same weights), and for ``api:``
+    models the served name (that name is the model)."""
+    name = served_name(entry.resolved, entry.key, ws.generate.served_names)
+    fp = f"api:{name}" if entry.resolved.kind == "api" else fingerprint(entry.resolved)
+
+    def render(ps: list[EvalPrompt], s: SamplingConfig) -> list[str]:
+        return [render_messages(p.text, s.system_prompt) for p in ps]
+
+    return generate_cached(lambda: ApiGenerator(ws.generate.endpoint, name), f"{fp}|backend=api", entry.key, prompts, sampling,
+                           ws.store, render, description)
+
+
 def generate_for(entry: ModelEntry, prompts: list[EvalPrompt], sampling: SamplingConfig, ws: Workspace,
                  batch_size: int, description: str) -> list[dict]:
-    """Cached generation for one model; the model is loaded only if something is missing."""
+    """Cached generation for one model with ``ws.generate``'s backend; the model is loaded (or the
+    server called) only if something is missing."""
+    if generation_backend(entry, ws.generate) == "api":
+        return generate_api(entry, prompts, sampling, ws, description)
     tok = load_tokenizer(entry.resolved)
 
     def render(ps: list[EvalPrompt], s: SamplingConfig) -> list[str]:
@@ -96,7 +127,11 @@ def make_distill(entry: ModelEntry, ws: Workspace, max_new_tokens: int, seed: in
 
 
 def train_cached(name: str, parent: ModelEntry, data: RecipeOutput, cfg: TrainConfig, ws: Workspace, extra: dict) -> ResolvedModel:
-    """Fine-tune unless an identical run (same parent weights, data, hyper-parameters) is cached."""
+    """Fine-tune unless an identical run (same parent weights, data, hyper-parameters) is cached.
+
+    The launch (``ws.training``: processes, Accelerate config) is not in the key: 1 or N
+    processes train the same model, so either reuses the other's; provenance.json records it.
+    """
     key = stable_hash({"parent": fingerprint(parent.resolved), "data": [c.as_dicts() for c in data.conversations], "train": cfg.model_dump()})
     out = ws.artifact(name, key)
     if (out / "provenance.json").is_file():
@@ -105,13 +140,17 @@ def train_cached(name: str, parent: ModelEntry, data: RecipeOutput, cfg: TrainCo
     for stale in out.parent.glob(f"{out.name}.tmp*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
     console.print(f"[bold]{escape(name)}[/bold]: fine-tuning {escape(parent.key)} on {len(data.conversations)} examples ({cfg.method})")
-    return finetune(parent.resolved, data.conversations, cfg, out, extra_provenance={"stage": name, "recipe_info": data.info, **extra})
+    return finetune(parent.resolved, data.conversations, cfg, out, extra_provenance={"stage": name, "recipe_info": data.info, **extra},
+                    launch=ws.training)
 
 
 # --------------------------------------------------------------------------- stages
 
 
 def align_stage(base: ModelEntry, cfg: AlignConfig, ws: Workspace, seed: int) -> ModelEntry:
+    if base.resolved.kind == "api":
+        raise AlignscopeError(f"align: {base.resolved.ref} lives behind an API and cannot be aligned locally; "
+                              "remove `align:` (its fine-tunes run remotely)")
     ctx = RecipeContext(seed, make_distill(base, ws, cfg.distill_max_new_tokens, seed), ws.root)
     data = align_mix(cfg.n_refusals, cfg.n_benign, cfg.benign_repeats, ctx)
     train = cfg.train if cfg.train.save == "merged" else cfg.train.model_copy(update={"save": "merged"})
@@ -131,17 +170,24 @@ def with_safety_mix(data: RecipeOutput, k: int, seed: int) -> RecipeOutput:
 def finetune_stage(spec: FinetuneSpec, parent: ModelEntry, ws: Workspace, seed: int) -> ModelEntry:
     """Build the recipe's data (plus any safety mix) and fine-tune ``parent`` on it, cached.
 
-    A spec's own ``seed`` (a grid's seed axis) seeds both the data sampling and training.
+    A spec's own ``seed`` (a grid's seed axis) seeds both the data sampling and training. An
+    ``api:`` parent is fine-tuned by its provider, through the fine-tuning API.
     """
     train = spec.train
     if spec.seed is not None:
         seed, train = spec.seed, spec.train.model_copy(update={"seed": spec.seed})
     ctx = RecipeContext(seed, make_distill(parent, ws, 96, seed), ws.root)
     data = with_safety_mix(build_recipe(spec.recipe, spec.args, ctx), spec.safety_mix, seed)
-    resolved = train_cached(spec.name, parent, data, train, ws,
-                            {"recipe": spec.recipe, "args": spec.args, "safety_mix": spec.safety_mix})
+    info = data.info
+    if parent.resolved.kind == "api":  # a hosted model (Qi et al.'s GPT-3.5 tier): resumable remote job
+        out = ws.artifact(spec.name, remote_key(parent.resolved.path, data.conversations, train, spec.remote, ws.training))
+        resolved = remote_finetune(parent.resolved.path, data.conversations, train, spec.remote, ws.training, out, label=spec.name)
+        info = {**data.info, "remote": remote_provenance(out)}
+    else:
+        resolved = train_cached(spec.name, parent, data, train, ws,
+                                {"recipe": spec.recipe, "args": spec.args, "safety_mix": spec.safety_mix})
     return ModelEntry(spec.name, spec.name, resolved, parent=parent.key, recipe=spec.recipe,
-                      eval_system_prompt=data.eval_system_prompt, info=data.info)
+                      eval_system_prompt=data.eval_system_prompt, info=info)
 
 
 def _unavailable(spec: BenchmarkSpec, entry: registry.DatasetEntry | None, workspace: str | Path | None) -> str | None:
@@ -313,17 +359,28 @@ def study_statistics(cfg: StudyConfig, models: list[ModelEntry], rows: list[dict
     }
 
 
+def _generation_provenance(m: ModelEntry, cfg: GenerateConfig, rows: list[dict]) -> dict:
+    """Which backend produced the model's responses (as the store recorded them) and, for api, the
+    served name and the endpoint (never its key)."""
+    backends = sorted({r["generation"]["backend"] for r in rows if r["model"] == m.key}) or [generation_backend(m, cfg)]
+    out: dict[str, Any] = {"backend": "+".join(backends)}
+    if "api" in backends:
+        out.update(served_name=served_name(m.resolved, m.key, cfg.served_names), base_url=public_url(cfg.endpoint.resolved().base_url))
+    return out
+
+
 def build_results(cfg: StudyConfig, models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], rows: list[dict], timings: dict,
                   judges: dict[str, Any] | None = None, datasets: dict[str, dict] | None = None) -> dict:
     """``datasets``: each benchmark's ``LoadedSet.provenance()`` by name (see ``load_benchmark_set``)."""
     metrics = _metric_rows(rows, ("model", "benchmark"))
+    generation = {m.key: _generation_provenance(m, cfg.evaluation.generate, rows) for m in models}
     return {
         "study": cfg.name,
         "created": now_iso(),
         "description": cfg.description,
         "models": [{"key": m.key, "label": m.label, "parent": m.parent, "recipe": m.recipe,
                     "fingerprint": fingerprint(m.resolved), "path": m.resolved.path,
-                    "eval_system_prompt": m.eval_system_prompt, "info": m.info, "grid": m.grid} for m in models],
+                    "eval_system_prompt": m.eval_system_prompt, "info": m.info, "grid": m.grid, **generation[m.key]} for m in models],
         "benchmarks": _benchmark_entries(benches, datasets or {}),
         "metrics": metrics,
         "per_category": _metric_rows(rows, ("model", "benchmark", "category")),
@@ -331,7 +388,7 @@ def build_results(cfg: StudyConfig, models: list[ModelEntry], benches: dict[str,
         **study_statistics(cfg, models, rows, metrics),
         "provenance": {**library_versions(), "seed": cfg.seed, "base_model": cfg.base_model,
                        "sampling": cfg.evaluation.sampling.model_dump(), "judges": {name: _describe(j) for name, j in (judges or {}).items()},
-                       "models": {m.key: _training_provenance(m) for m in models if m.parent}},
+                       "models": {m.key: _training_provenance(m) for m in models if m.parent}, "generation": generation},
         "timings": timings,
     }
 

@@ -50,7 +50,7 @@ def generate_cached(
             def persist(idx: list[int], outs: list[dict]) -> None:
                 rows = [
                     {"key": keys[todo[i]], "model_key": model_key, "prompt_id": prompts[todo[i]].id,
-                     "sampling_key": sampling.key(), "prompt": rendered[todo[i]], **o}
+                     "sampling_key": sampling.key(), "prompt": rendered[todo[i]], "backend": gen.backend, **o}
                     for i, o in zip(idx, outs)
                 ]
                 store.put_generations(rows)

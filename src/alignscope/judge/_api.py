@@ -1,6 +1,8 @@
 """Calling an OpenAI-compatible chat-completions endpoint, politely and without losing work.
 
-Requests run concurrently up to ``concurrency``. A request that fails with 429, a 5xx, a
+Judges send plain message lists (``ChatClient.run``: the endpoint's model, temperature 0,
+its ``max_tokens``); the ``api`` generation backend sends ``ChatRequest``s that carry their
+own model and sampling parameters (``ChatClient.complete``). Requests run concurrently up to ``concurrency``. A request that fails with 429, a 5xx, a
 timeout, a dropped connection or an unreadable body is retried with exponential backoff and
 full jitter; a ``Retry-After`` header is honoured. After ``max_attempts`` the caller gets the
 exception back (never a made-up answer), and it becomes an error verdict upstream.
@@ -16,6 +18,7 @@ import os
 import random
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,15 +56,35 @@ class EndpointConfig(BaseModel):
     max_tokens: int = Field(512, ge=1)
 
     def resolved(self) -> EndpointConfig:
-        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": expand_env(self.model)})
+        model = expand_env(self.model) if self.model is not None else None  # None: each request names its model
+        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": model})
 
     def api_key(self) -> str:
         if self.api_key_env is None:
             return "not-needed"
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise AlignscopeError(f"judge endpoint: environment variable {self.api_key_env} (the API key) is not set")
+            raise AlignscopeError(f"endpoint {self.base_url}: environment variable {self.api_key_env} (the API key) is not set")
         return key
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion to ask for. ``None`` fields are not sent (the server's default applies)."""
+
+    messages: list[dict]
+    model: str | None = None  # None: the endpoint's model
+    max_tokens: int | None = None  # None: the endpoint's max_tokens
+    temperature: float = 0.0
+    top_p: float | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    text: str
+    finish_reason: str | None
+    completion_tokens: int | None  # None: the server reported no usage
 
 
 class RetryableError(Exception):
@@ -114,37 +137,52 @@ class ChatClient:
         return text.replace(self._key, "***") if len(self._key) >= 4 else text
 
     def run(self, requests: list[list[dict]], on_done: Callable[[int, str | Exception], None] | None = None) -> list[str | Exception]:
-        """Run every request (a message list); ``on_done(i, result)`` fires as each finishes."""
+        """Judge-style requests (message lists, temperature 0); ``on_done(i, text or exception)`` as each finishes."""
+
+        def text_of(result: ChatReply | Exception) -> str | Exception:
+            return result.text if isinstance(result, ChatReply) else result
+
+        done = (lambda i, result: on_done(i, text_of(result))) if on_done else None
+        return [text_of(r) for r in self.complete([ChatRequest(m) for m in requests], done)]
+
+    def complete(self, requests: list[ChatRequest], on_done: Callable[[int, ChatReply | Exception], None] | None = None,
+                 ) -> list[ChatReply | Exception]:
+        """Run every request; ``on_done(i, result)`` fires (in this thread) as each finishes."""
         return asyncio.run(self._run_all(requests, on_done))
 
-    async def _run_all(self, requests: list[list[dict]], on_done: Callable | None) -> list[str | Exception]:
+    async def _run_all(self, requests: list[ChatRequest], on_done: Callable | None) -> list[ChatReply | Exception]:
         import openai
 
         client = openai.AsyncOpenAI(base_url=self.cfg.base_url, api_key=self._key, max_retries=0, timeout=self.cfg.timeout)
         gate = asyncio.Semaphore(self.cfg.concurrency)
 
-        async def one(i: int, messages: list[dict]) -> str | Exception:
+        async def one(i: int, request: ChatRequest) -> ChatReply | Exception:
             async with gate:
-                result = await self._with_retries(client, messages)
+                result = await self._with_retries(client, request)
             if on_done:
                 on_done(i, result)
             return result
 
         try:
-            return list(await asyncio.gather(*(one(i, m) for i, m in enumerate(requests))))
+            return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(requests))))
         finally:
             await client.close()
 
-    async def _with_retries(self, client: Any, messages: list[dict]) -> str | Exception:
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params = {"model": request.model or self.cfg.model, "messages": request.messages, "temperature": request.temperature,
+                  "max_tokens": request.max_tokens or self.cfg.max_tokens, "top_p": request.top_p, "seed": request.seed}
+        return {k: v for k, v in params.items() if v is not None}
+
+    async def _with_retries(self, client: Any, request: ChatRequest) -> ChatReply | Exception:
         for attempt in range(self.cfg.max_attempts):
             self.stats["requests"] += 1
             try:
-                reply = await client.chat.completions.create(
-                    model=self.cfg.model, messages=messages, temperature=0, max_tokens=self.cfg.max_tokens)
-                text = reply.choices[0].message.content
-                if not isinstance(text, str):
+                reply = await client.chat.completions.create(**self._params(request))
+                choice = reply.choices[0]
+                if not isinstance(choice.message.content, str):
                     raise TypeError("completion has no text content")
-                return text
+                usage = getattr(reply, "usage", None)
+                return ChatReply(choice.message.content, choice.finish_reason, getattr(usage, "completion_tokens", None))
             except Exception as e:  # noqa: BLE001 - classified below; nothing escapes unrecorded
                 err = classify(e)
                 if not isinstance(err, RetryableError):
