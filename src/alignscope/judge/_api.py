@@ -2,10 +2,13 @@
 
 Judges send plain message lists (``ChatClient.run``: the endpoint's model, temperature 0,
 its ``max_tokens``); the ``api`` generation backend sends ``ChatRequest``s that carry their
-own model and sampling parameters (``ChatClient.complete``). Requests run concurrently up to ``concurrency``. A request that fails with 429, a 5xx, a
+own model and sampling parameters (``ChatClient.complete``).
+
+Requests run concurrently up to ``concurrency``. A request that fails with 429, a 5xx, a
 timeout, a dropped connection or an unreadable body is retried with exponential backoff and
 full jitter; a ``Retry-After`` header is honoured. After ``max_attempts`` the caller gets the
-exception back (never a made-up answer), and it becomes an error verdict upstream.
+exception back (never a made-up answer): an error verdict for a judge, a response left
+unstored for the generator.
 
 The API key is read from the environment variable the config names, and is scrubbed from
 every error message this module produces.
