@@ -33,17 +33,21 @@ def smol_tokenizer(smol):
     return AutoTokenizer.from_pretrained(smol.path)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer) -> Path:
-    """A 2-layer random Llama with SmolLM2's tokenizer and chat template: real code paths, fast."""
+def build_tiny_llama(out: Path, tokenizer, *, tied: bool = True) -> Path:
+    """Save a 2-layer random Llama (seed 0) with ``tokenizer`` (and its chat template) into ``out``."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(smol_tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                      bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=True)
-    out = tmp_path_factory.mktemp("tiny")
+                      bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=tied)
     LlamaForCausalLM(cfg).save_pretrained(out)
-    smol_tokenizer.save_pretrained(out)
+    tokenizer.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer) -> Path:
+    """A 2-layer random Llama with SmolLM2's tokenizer and chat template: real code paths, fast."""
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny"), smol_tokenizer)

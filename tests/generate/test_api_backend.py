@@ -20,6 +20,7 @@ from alignscope.judge._api import ChatReply
 from alignscope.models import fingerprint, resolve_model
 from alignscope.study import ModelEntry, Workspace, generate_for, run_study
 
+from tests.conftest import build_tiny_llama
 from tests.judge.servers import echo_server, fault_proxy, transformers_serve
 
 PROMPTS = [EvalPrompt(f"p{i}", t) for i, t in enumerate([
@@ -31,17 +32,7 @@ GREEDY = SamplingConfig(max_new_tokens=6)
 
 @pytest.fixture(scope="module")
 def varied_model_dir(tmp_path_factory, smol_tokenizer) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(smol_tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                      bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=False)
-    out = tmp_path_factory.mktemp("varied")
-    LlamaForCausalLM(cfg).save_pretrained(out)
-    smol_tokenizer.save_pretrained(out)
-    return out
+    return build_tiny_llama(tmp_path_factory.mktemp("varied"), smol_tokenizer, tied=False)
 
 
 @pytest.fixture(scope="module")

@@ -67,8 +67,14 @@ class EndpointConfig(BaseModel):
             return "not-needed"
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise AlignscopeError(f"endpoint {self.base_url}: environment variable {self.api_key_env} (the API key) is not set")
+            raise AlignscopeError(f"endpoint {self.base_url}: environment variable {self.api_key_env} (the API key) is not set"
+                                  " (a server that needs no key, e.g. a local one: set api_key_env: null)")
         return key
+
+
+def scrub(text: str, key: str) -> str:
+    """``text`` with the API key masked, for anything that may be printed or stored."""
+    return text.replace(key, "***") if len(key) >= 4 else text
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ class ChatClient:
         self.stats = {"requests": 0, "retries": 0, "failed": 0}
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if len(self._key) >= 4 else text
+        return scrub(text, self._key)
 
     def run(self, requests: list[list[dict]], on_done: Callable[[int, str | Exception], None] | None = None) -> list[str | Exception]:
         """Judge-style requests (message lists, temperature 0); ``on_done(i, text or exception)`` as each finishes."""

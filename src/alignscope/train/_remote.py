@@ -28,7 +28,7 @@ from rich.markup import escape
 
 from alignscope.data import Conversation
 from alignscope.errors import AlignscopeError
-from alignscope.judge._api import RetryableError, backoff_delay, classify, expand_env
+from alignscope.judge._api import RetryableError, backoff_delay, classify, expand_env, scrub
 from alignscope.models import API_PREFIX, ResolvedModel
 from alignscope.progress import console
 from alignscope.provenance import now_iso, stable_hash, write_json_atomic
@@ -131,7 +131,7 @@ class _Api:
         self._rng = random.Random(0)
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if len(self._key) >= 4 else text
+        return scrub(text, self._key)
 
     def call(self, what: str, request: Callable[[], T]) -> T:
         """``request()``, retried on 429 / 5xx / timeouts with backoff; anything else is an AlignscopeError."""
