@@ -44,6 +44,7 @@ def test_split_batch(batch, micro, procs, expected):
 def test_effective_batch_line_says_how_an_uneven_batch_is_split():
     line = effective_batch_line(7, 2, 2, 2)
     assert line == "effective batch 7 = 2 per device × 2 processes × 2 accumulation (spare slots per batch: 1, each a zero-weight forward)"
+    assert effective_batch_line(8, 8, 1, 1) == "effective batch 8 = 8 per device × 1 process × 1 accumulation"
 
 
 def test_every_example_is_trained_once_across_processes():

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -95,6 +96,8 @@ def _prepare(model: Any, cfg: TrainConfig) -> Any:
         return model
     from peft import LoraConfig, get_peft_model
 
+    # PEFT asks the model through transformers' deprecated name: one FutureWarning per process, about nothing the user did
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     targets = cfg.lora_target_modules
     if cfg.lora_layers is not None and isinstance(targets, str):
         targets = _linear_module_names(model)  # PEFT takes layers_to_transform only with explicit names
@@ -200,7 +203,8 @@ def _train_loop(acc: Any, model: Any, examples: list[TokenizedExample], cfg: Tra
 
 def effective_batch_line(batch_size: int, micro: int, processes: int, accum: int) -> str:
     """What ``batch_size`` means under this launch, printed once at the start of training."""
-    line = f"effective batch {batch_size} = {micro} per device × {processes} processes × {accum} accumulation"
+    procs = f"{processes} process" + ("es" if processes != 1 else "")
+    line = f"effective batch {batch_size} = {micro} per device × {procs} × {accum} accumulation"
     spare = micro * processes * accum - batch_size
     return line + (f" (spare slots per batch: {spare}, each a zero-weight forward)" if spare else "")
 
