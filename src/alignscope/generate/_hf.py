@@ -66,7 +66,7 @@ class HFGenerator:
         import torch
 
         self.tok.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
-        enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "eos_token_id": self.stop_ids, "pad_token_id": self.tok.pad_token_id}
         if sampling.temperature > 0:
             torch.manual_seed(sampling.seed)
