@@ -148,6 +148,8 @@ class GenerateConfig(Strict):
     tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs per model")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vllm")
     max_lora_rank: int | None = Field(None, ge=1, description="vllm: default read from the adapters' configs")
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict, description="vllm: more keyword arguments for vllm.LLM, e.g. {max_model_len: 4096, enforce_eager: true}")
 
 
 class TrainingConfig(Strict):

@@ -29,7 +29,7 @@ from alignscope.generate import (ApiGenerator, HFGenerator, SamplingConfig, gene
                                 render_prompt, served_name)
 from alignscope.judge import as_spec, get_judge, judge_cached
 from alignscope.metrics import judge_metrics
-from alignscope.models import ResolvedModel, fingerprint, load_model, load_tokenizer, resolve_model
+from alignscope.models import ResolvedModel, adapter_base, fingerprint, load_model, load_tokenizer, resolve_model
 from alignscope.progress import console
 from alignscope.provenance import library_versions, now_iso, stable_hash, write_json_atomic
 from alignscope.recipes import RecipeContext, RecipeOutput, align_mix, build_recipe, refusal_conversations
@@ -69,17 +69,9 @@ class ModelEntry:
 # --------------------------------------------------------------------------- shared helpers
 
 
-VLLM_NOT_YET = ("evaluation.generate.backend: vllm (in-process vLLM) is not in this release; start `vllm serve MODEL` "
-                "(adapters: --enable-lora --lora-modules NAME=PATH) and use backend: api with endpoint.base_url: http://HOST:8000/v1")
-
-
 def generation_backend(entry: ModelEntry, cfg: GenerateConfig) -> str:
     """The study's backend for this model; an ``api:`` model has no weights here, so always ``api``."""
-    if entry.resolved.kind == "api":
-        return "api"
-    if cfg.backend == "vllm":
-        raise AlignscopeError(VLLM_NOT_YET)
-    return cfg.backend
+    return "api" if entry.resolved.kind == "api" else cfg.backend
 
 
 def generate_api(entry: ModelEntry, prompts: list[EvalPrompt], sampling: SamplingConfig, ws: Workspace, description: str) -> list[dict]:
@@ -100,15 +92,28 @@ def generate_for(entry: ModelEntry, prompts: list[EvalPrompt], sampling: Samplin
                  batch_size: int, description: str) -> list[dict]:
     """Cached generation for one model with ``ws.generate``'s backend; the model is loaded (or the
     server called) only if something is missing."""
-    if generation_backend(entry, ws.generate) == "api":
+    backend = generation_backend(entry, ws.generate)
+    if backend == "api":
         return generate_api(entry, prompts, sampling, ws, description)
     tok = load_tokenizer(entry.resolved)
 
     def render(ps: list[EvalPrompt], s: SamplingConfig) -> list[str]:
         return [render_prompt(tok, p.text, s.system_prompt) for p in ps]
 
+    if backend == "vllm":
+        from alignscope.generate._vllm import VllmGenerator
+
+        adapter = Path(entry.resolved.path) if entry.resolved.kind == "adapter" else None
+        base = adapter_base(adapter) if adapter is not None else entry.resolved.path
+        return generate_cached(lambda: VllmGenerator(base, tok, ws.generate, adapter), f"{fingerprint(entry.resolved)}|backend=vllm",
+                               entry.key, prompts, sampling, ws.store, render, description)
+
     def factory() -> HFGenerator:
+        import torch
+
         model, mtok = load_model(entry.resolved)
+        if torch.cuda.is_available():  # a GPU generates; the dtype stays as loaded, so numbers match a CPU run's closely
+            model = model.to("cuda")
         return HFGenerator(model, mtok, batch_size)
 
     return generate_cached(factory, fingerprint(entry.resolved), entry.key, prompts, sampling, ws.store, render, description)
@@ -140,6 +145,9 @@ def train_cached(name: str, parent: ModelEntry, data: RecipeOutput, cfg: TrainCo
     for stale in out.parent.glob(f"{out.name}.tmp*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
     console.print(f"[bold]{escape(name)}[/bold]: fine-tuning {escape(parent.key)} on {len(data.conversations)} examples ({cfg.method})")
+    from alignscope.generate._vllm import shutdown
+
+    shutdown()  # a vLLM engine left by self-distillation holds most of the GPU's memory
     return finetune(parent.resolved, data.conversations, cfg, out, extra_provenance={"stage": name, "recipe_info": data.info, **extra},
                     launch=ws.training)
 
@@ -255,12 +263,18 @@ def evaluate(models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], cfg
     judges = build_judges(cfg, ws) if judges is None else judges
     # one generation call per model: one load, and length-sorted batches across all benchmarks
     everything = [(b, p) for b, ps in benches.items() for p in ps]
-    rows = []
+    all_gens = []
     for entry in models:
         sampling = cfg.evaluation.sampling
         if entry.eval_system_prompt and not sampling.system_prompt:
             sampling = sampling.model_copy(update={"system_prompt": entry.eval_system_prompt})
-        gens = generate_for(entry, [p for _, p in everything], sampling, ws, cfg.evaluation.batch_size, f"evaluate {entry.key}")
+        all_gens.append(generate_for(entry, [p for _, p in everything], sampling, ws, cfg.evaluation.batch_size, f"evaluate {entry.key}"))
+    if ws.generate.backend == "vllm":  # give the engine's memory back before local judges load
+        from alignscope.generate._vllm import shutdown
+
+        shutdown()
+    rows = []
+    for entry, gens in zip(models, all_gens):
         for name, judge in judges.items():
             verdicts = judge_cached(judge, [(g["key"], p.text, g["text"]) for (_, p), g in zip(everything, gens)], ws.store,
                                     description=f"judge {entry.key} ({name})")
@@ -366,6 +380,8 @@ def _generation_provenance(m: ModelEntry, cfg: GenerateConfig, rows: list[dict])
     out: dict[str, Any] = {"backend": "+".join(backends)}
     if "api" in backends:
         out.update(served_name=served_name(m.resolved, m.key, cfg.served_names), base_url=public_url(cfg.endpoint.resolved().base_url))
+    if "vllm" in backends:
+        out.update(tensor_parallel_size=cfg.tensor_parallel_size, lora_unmerged=m.resolved.kind == "adapter")
     return out
 
 
@@ -398,6 +414,10 @@ def run_study(cfg: StudyConfig) -> dict[str, Path]:
     import torch
 
     torch.manual_seed(cfg.seed)
+    if cfg.evaluation.generate.backend == "vllm":  # before any training, not after it
+        from alignscope.generate._vllm import require_vllm
+
+        require_vllm()
     ws = Workspace(Path(cfg.workspace), cfg.evaluation.generate, cfg.training)
     out = cfg.out_dir
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ The tiny model has untied embeddings: a tied random one answers nothing but newl
 backends agreeing on "" would prove nothing. Its answers are gibberish, but different per prompt.
 """
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -142,10 +143,14 @@ def test_a_study_switches_backend_with_one_line_and_the_report_says_which(study_
            [{k: v for k, v in m.items() if k not in strip} for m in hf["metrics"]]
 
 
-def test_vllm_backend_is_one_clear_line(study_file):
+def test_vllm_without_vllm_installed_is_one_clear_line_before_any_work(study_file):
+    if importlib.util.find_spec("vllm"):
+        pytest.skip("vLLM is installed in this environment; tests/with_vllm covers the backend")
     with pytest.raises(AlignscopeError) as err:
         run(study_file, "vllm")
-    assert "\n" not in str(err.value) and "vllm serve" in str(err.value) and "backend: api" in str(err.value)
+    msg = str(err.value)
+    assert "\n" not in msg and "alignscope[vllm]" in msg and "vllm serve" in msg and "backend: api" in msg
+    assert not (study_file.parent / "vllm").exists()  # stopped before the workspace or any stage
 
 
 def test_an_api_model_generates_through_the_endpoint_by_its_name(tmp_path):
