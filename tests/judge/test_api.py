@@ -82,11 +82,10 @@ def test_parse_failures_are_final_not_retried(tmp_path):
 
 def test_concurrency_is_bounded():
     with echo_server(lambda c: SCORE_3) as (up, _), fault_proxy(up, fail_rate=0.0, latency=0.1) as (url, st):
-        t = time.time()
         out = ChatClient(endpoint(url, concurrency=4)).run([[{"role": "user", "content": str(i)}] for i in range(16)])
-        elapsed = time.time() - t
     assert out == [SCORE_3] * 16
-    assert st.max_in_flight == 4 and elapsed < 16 * 0.1  # 4 at a time, not 1, not 16
+    # 4 at a time, not 1, not 16; counted at the server, not timed (a loaded CI box once took 1.66 s for 1.6 s of serial latency)
+    assert st.max_in_flight == 4
 
 
 def test_the_api_key_goes_only_into_the_auth_header(tmp_path, capfd):
