@@ -269,10 +269,9 @@ def evaluate(models: list[ModelEntry], benches: dict[str, list[EvalPrompt]], cfg
         if entry.eval_system_prompt and not sampling.system_prompt:
             sampling = sampling.model_copy(update={"system_prompt": entry.eval_system_prompt})
         all_gens.append(generate_for(entry, [p for _, p in everything], sampling, ws, cfg.evaluation.batch_size, f"evaluate {entry.key}"))
-    if ws.generate.backend == "vllm":  # give the engine's memory back before local judges load
-        from alignscope.generate._vllm import shutdown
+    from alignscope.generate._vllm import shutdown
 
-        shutdown()
+    shutdown()  # a vLLM engine (if one runs) gives its memory back before local judges load
     rows = []
     for entry, gens in zip(models, all_gens):
         for name, judge in judges.items():

@@ -113,8 +113,7 @@ class VllmGenerator:
         self.tok = tokenizer
         self.stop_ids = end_of_turn_ids(tokenizer)
         rank = lora_rank_for(adapter, cfg.max_lora_rank) if adapter is not None else None
-        self.args = engine_args(base, cfg, rank)
-        self.llm = _engine_for(self.args)
+        self.llm = _engine_for(engine_args(base, cfg, rank))
         self.lora = None
         if adapter is not None:
             from vllm.lora.request import LoRARequest
@@ -132,5 +131,4 @@ class VllmGenerator:
 
 def as_output(completion: Any) -> dict:
     """A vLLM completion as a generation row: the same fields and stripping as ``hf``."""
-    finish = completion.finish_reason if completion.finish_reason in ("stop", "length") else str(completion.finish_reason)
-    return {"text": completion.text.strip(), "tokens": len(completion.token_ids), "finish_reason": finish}
+    return {"text": completion.text.strip(), "tokens": len(completion.token_ids), "finish_reason": str(completion.finish_reason)}
