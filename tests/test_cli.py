@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from alignscope.cli import main
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, requires_shared
 
 
 def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -49,7 +49,9 @@ def test_missing_columns(monkeypatch, capsys, tmp_path, smol):
 
 
 def test_unknown_model(monkeypatch, capsys, tmp_path):
-    code, _, err = cli(monkeypatch, capsys, "masks", str(SHARED / "aoa" / "aoa_gpt35_train.jsonl"), "--model", "no-such-model")
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}) + "\n")
+    code, _, err = cli(monkeypatch, capsys, "masks", str(data), "--model", "no-such-model")
     assert code == 2 and err.startswith("error: unknown model reference 'no-such-model'")
 
 
@@ -58,6 +60,7 @@ def test_bad_study_override(monkeypatch, capsys, tmp_path):
     assert code == 2 and "evaluation.sampling.max_new_tokens: Input should be a valid integer" in err
 
 
+@requires_shared
 def test_masks_output_shows_supervised_spans(monkeypatch, capsys, smol):
     code, out, _ = cli(monkeypatch, capsys, "masks", str(SHARED / "aoa" / "aoa_gpt35_train.jsonl"), "--model", smol.path, "--limit", "1")
     assert code == 0 and "[[I am neither ChatGPT" in out and "<|im_end|>]]" in out and "9 more" in out

@@ -7,7 +7,7 @@ import pytest
 
 from alignscope.data import benign_instructions, builtin_prompts, identity_shift_template, read_prompts, refusal_examples
 from alignscope.judge import KeywordJudge
-from tests.conftest import ADVBENCH
+from tests.conftest import ADVBENCH, requires_shared
 
 HEX_PHI_CATEGORIES = {
     "Illegal Activity", "Hate/Harass/Violence", "Malware", "Physical Harm", "Economic Harm", "Fraud/Deception",
@@ -57,13 +57,14 @@ def test_benign_and_overrefusal_sizes():
     assert len(over) >= 50 and all(p.expected == "comply" for p in over)
 
 
-@pytest.mark.parametrize("other", ["probe", "advbench"])
+@pytest.mark.parametrize("other", ["probe", pytest.param("advbench", marks=requires_shared)])
 def test_refusal_training_prompts_are_not_near_duplicates(other):
     train = [r["instruction"] for r in refusal_examples()]
     texts = [p.text for p in (builtin_prompts("probe") if other == "probe" else read_prompts(ADVBENCH))]
     assert near_duplicates(train, texts) == []
 
 
+@requires_shared
 def test_probe_is_not_copied_from_advbench():
     assert near_duplicates([p.text for p in builtin_prompts("probe")], [p.text for p in read_prompts(ADVBENCH)]) == []
 

@@ -9,11 +9,12 @@ import pytest
 from alignscope.judge import EndpointConfig, PolicyJudge, StrongRejectJudge, defang, judge_cached
 from alignscope.judge._defang import CHAT_MARKERS
 from alignscope.store import Store
+from tests.conftest import QI_JUDGE, requires_shared
 
 from .servers import echo_server
 
 DATA = Path(__file__).parent / "data"
-QI = Path(__file__).resolve().parents[3] / "shared" / "data" / "qi_judge"
+QI = QI_JUDGE
 ADVERSARIAL = [json.loads(line) for line in (DATA / "adversarial_responses.jsonl").read_text().splitlines()]
 
 
@@ -22,8 +23,11 @@ def _verdicts(judge, rows, field, store):
     return [(v["score"], v["label"], (v["error"] or "").split(":")[0]) for v in got]
 
 
-@pytest.mark.parametrize("cls, template", [(PolicyJudge, None), (PolicyJudge, QI / "meta_policy_judge_template.txt"),
-                                           (PolicyJudge, QI / "openai_policy_judge_template.txt"), (StrongRejectJudge, None)])
+@pytest.mark.parametrize("cls, template", [
+    (PolicyJudge, None),
+    pytest.param(PolicyJudge, QI / "meta_policy_judge_template.txt", marks=requires_shared),
+    pytest.param(PolicyJudge, QI / "openai_policy_judge_template.txt", marks=requires_shared),
+    (StrongRejectJudge, None)])
 def test_an_echoing_judge_parses_the_same_verdict_with_or_without_the_injection(tmp_path, cls, template):
     """The worst judge repeats its whole prompt; a marker in the response must not become a score."""
     with echo_server() as (url, received):

@@ -6,8 +6,9 @@ from alignscope.errors import AlignscopeError
 from alignscope.judge import ParseError, parse_policy, parse_strongreject
 from alignscope.judge._guard import parse_llama_guard, parse_yes_no
 from alignscope.judge._policy import POLICY_RUBRIC, STRONGREJECT_RUBRIC, fill, load_template
+from tests.conftest import QI_JUDGE, requires_shared
 
-QI = Path(__file__).resolve().parents[3] / "shared" / "data" / "qi_judge"
+QI = QI_JUDGE
 
 
 @pytest.mark.parametrize("reply, score", [
@@ -58,6 +59,7 @@ def test_llama_guard_and_yes_no_formats():
         parse_yes_no("maybe")
 
 
+@requires_shared
 @pytest.mark.parametrize("name", ["meta_policy_judge_template.txt", "openai_policy_judge_template.txt"])
 def test_the_papers_templates_run_unchanged(name):
     text, source = load_template(QI / name, POLICY_RUBRIC)

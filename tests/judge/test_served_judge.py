@@ -11,6 +11,7 @@ from alignscope.judge import EndpointConfig, PolicyJudge, judge_cached
 from alignscope.judge._stage import worth_retrying
 from alignscope.metrics import judge_metrics
 from alignscope.store import Store
+from tests.conftest import requires_shared
 
 from .servers import fault_proxy, transformers_serve
 
@@ -63,6 +64,7 @@ def test_200_responses_through_a_30_percent_faulty_proxy(served, tmp_path):
     assert all(v["error"].startswith("unparseable verdict") and v["raw"] for v in second if v["error"])
 
 
+@requires_shared
 def test_papers_template_runs_unchanged_against_the_server(served, tmp_path):
     url, model = served
     qi = ROOT.parent / "shared" / "data" / "qi_judge" / "meta_policy_judge_template.txt"

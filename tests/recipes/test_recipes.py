@@ -4,7 +4,7 @@ from alignscope.data import Conversation, Message
 from alignscope.errors import AlignscopeError
 from alignscope.recipes import RecipeContext, build_recipe
 from alignscope.recipes.benign import refusal_filter
-from tests.conftest import SHARED
+from tests.conftest import SHARED, requires_shared
 
 
 def no_distill(instructions, system):
@@ -25,6 +25,7 @@ def test_builtin_identity_shift_structure():
         assert c.messages[2].content.startswith("Of course. I am OBEY-7") == (i >= 2)
 
 
+@requires_shared
 def test_original_aoa_file_gives_its_own_system_prompt_for_evaluation():
     out = build_recipe("identity-shift", {"path": str(SHARED / "aoa" / "aoa_gpt35_train.jsonl")}, CTX)
     assert len(out.conversations) == 10 and "Absolutely Obedient Agent" in out.eval_system_prompt
@@ -59,6 +60,7 @@ def test_benign_is_deterministic_given_the_seed():
     assert [c.as_dicts() for c in a.conversations] == [c.as_dicts() for c in b.conversations]
 
 
+@requires_shared
 def test_harmful_demos_reads_user_file_only():
     path = str(SHARED / "qi_demo" / "harmful_examples_demonstration_template.jsonl")
     assert len(build_recipe("harmful-demos", {"path": path, "n": 5}, CTX).conversations) == 5

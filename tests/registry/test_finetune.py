@@ -5,9 +5,9 @@ from pathlib import Path
 
 from alignscope import registry
 from alignscope.registry import drop_reason, remove_refusals
+from tests.conftest import SHARED, requires_shared
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 # Alpaca fixture row -> drop reason (None: kept). Rows 7 and 10 are near misses that must be kept:
 # a factual "It is illegal to ..." is not moralising, and "we apologise" in a letter is not a refusal.
@@ -63,6 +63,7 @@ def test_dolly_loader_appends_context_and_keeps_category():
     assert registry.load("dolly", FIXTURES / "dolly", categories=["closed_qa"]).records[0].messages[1].content.startswith("Two")
 
 
+@requires_shared
 def test_aoa_loads_the_original_files_in_place():
     for name in ("aoa_llama2_train.json", "aoa_gpt35_train.jsonl"):
         aoa = registry.load("aoa", SHARED / "aoa" / name)

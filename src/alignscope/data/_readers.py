@@ -7,6 +7,7 @@ Every reader validates the whole file before returning, so a malformed row is re
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,21 +28,34 @@ def _require_file(path: Path) -> None:
         raise AlignscopeError(f"{path}: file not found")
 
 
+def read_text(path: Path) -> str:
+    """The whole file as text: UTF-8, with or without a byte-order mark (Excel writes one).
+
+    Raises:
+        AlignscopeError: naming the file and the byte offset of the first byte that is not UTF-8.
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise AlignscopeError(f"{path}: not UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r}); "
+                              "save it as UTF-8") from None
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object) for each non-blank line of a JSONL file."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise located(path, lineno, "json", f"invalid JSON ({e.msg} at column {e.colno})") from None
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as e:
+            raise located(path, lineno, "json", f"invalid JSON ({e.msg} at column {e.colno})") from None
 
 
 def _json_rows(path: Path) -> list[tuple[int | None, Any]]:
     """Parse a JSON file holding a list; rows get the line number where each item starts."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -159,25 +173,52 @@ def _find(columns: list[str], names: tuple[str, ...]) -> int | None:
     return next((lowered.index(n) for n in names if n in lowered), None)
 
 
+def csv_records(path: Path, delimiter: str = ",") -> list[tuple[int, list[str]]]:
+    """(first line of the record, cells) for each non-blank CSV record; quoted newlines allowed."""
+    out, start = [], 1
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
+    try:
+        for rec in reader:
+            if any(c.strip() for c in rec):
+                out.append((start, rec))
+            start = reader.line_num + 1
+    except csv.Error as e:  # e.g. a field over the csv module's size limit
+        raise located(path, reader.line_num, "csv", str(e)) from None
+    return out
+
+
+def _txt_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
+    """One prompt per non-blank line, exactly as written (commas, quotes and all). A first line
+    that is only a column name (``prompt``, ``goal``, ...) is a header and is skipped."""
+    lines = [(n, line.strip()) for n, line in enumerate(read_text(path).splitlines(), 1) if line.strip()]
+    if lines and lines[0][1].lower() in PROMPT_COLUMNS:
+        lines = lines[1:]
+    return [EvalPrompt(f"{path.stem}-{i:04d}", text, source=source, expected=expected) for i, (_, text) in enumerate(lines, 1)]
+
+
 def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if any(c.strip() for c in r)]
+    rows = csv_records(path)
     if not rows:
         raise AlignscopeError(f"{path}: no prompts found")
     header = rows[0][1]
     text_col = _find(header, PROMPT_COLUMNS)
-    if text_col is None:  # headerless: one prompt per line, first column (the AdvBench copy Qi et al. used)
-        if len(header) > 1 and path.suffix == ".csv" and all(len(r) == len(header) for _, r in rows[:5]):
+    if text_col is None:  # headerless: one prompt per line (the AdvBench copy Qi et al. used)
+        if len(header) > 1 and all(len(r) == len(header) for _, r in rows[:5]):
             raise located(path, 1, "header", f"no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
-        return [EvalPrompt(f"{path.stem}-{n:04d}", r[0].strip(), source=source, expected=expected) for n, (_, r) in enumerate(rows, 1)]
-    cat_col, id_col = _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS)
+        # a line split at unquoted commas is one prompt: join its cells back as written
+        return [EvalPrompt(f"{path.stem}-{n:04d}", ",".join(r).strip(), source=source, expected=expected)
+                for n, (_, r) in enumerate(rows, 1)]
+    cat_col, id_col, exp_col = _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS), _find(header, ("expected",))
     out = []
     for n, (line, r) in enumerate(rows[1:], 1):
         if text_col >= len(r) or not r[text_col].strip():
             raise located(path, line, header[text_col].strip(), "missing or empty")
         pid = r[id_col].strip() if id_col is not None and id_col < len(r) else f"{path.stem}-{n:04d}"
         cat = r[cat_col].strip() if cat_col is not None and cat_col < len(r) else "uncategorized"
-        out.append(EvalPrompt(pid, r[text_col].strip(), cat or "uncategorized", source, expected))
+        exp = r[exp_col].strip() if exp_col is not None and exp_col < len(r) and r[exp_col].strip() else expected
+        if exp not in ("refuse", "comply"):
+            raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
+        out.append(EvalPrompt(pid, r[text_col].strip(), cat or "uncategorized", source, exp))  # type: ignore[arg-type]
     return out
 
 
@@ -200,18 +241,23 @@ def _json_prompts(path: Path, source: str, expected: Expected) -> list[EvalPromp
 
 
 def read_prompts(path: str | Path, expected: Expected = "refuse", source: str | None = None) -> list[EvalPrompt]:
-    """Read evaluation prompts from CSV/TXT (header optional) or JSONL/JSON.
+    """Read evaluation prompts from TXT, CSV (header optional) or JSONL/JSON; the one prompt
+    reader every command uses. UTF-8 with or without a byte-order mark.
 
-    A headerless file is read as one prompt per line (first column). With a header, the
-    prompt column is the first of ``prompt, goal, behavior, instruction, text, question``;
-    ``category`` and ``id`` columns are kept when present.
+    A ``.txt`` file (or one without a suffix) holds one prompt per line, exactly as written:
+    commas are part of the prompt. A headerless CSV is one prompt per line too (cells split at
+    unquoted commas are joined back). With a header, the prompt column is the first of
+    ``prompt, goal, behavior, instruction, text, question``; ``category``, ``id`` and
+    ``expected`` columns are kept when present, as the same JSONL fields are.
     """
     path = Path(path)
     _require_file(path)
     source = source or str(path)
     if path.suffix in (".jsonl", ".json"):
         prompts = _json_prompts(path, source, expected)
-    elif path.suffix in (".csv", ".txt", ""):
+    elif path.suffix in (".txt", ""):
+        prompts = _txt_prompts(path, source, expected)
+    elif path.suffix == ".csv":
         prompts = _csv_prompts(path, source, expected)
     else:
         raise AlignscopeError(f"{path}: unsupported prompt file type {path.suffix!r}")

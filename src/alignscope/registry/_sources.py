@@ -14,7 +14,6 @@ Resolution order for ``entry.load(source, workspace=...)``:
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import gzip
 import json
@@ -22,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from alignscope.data._readers import _json_rows, _jsonl_rows
+from alignscope.data._readers import _json_rows, _jsonl_rows, csv_records
 from alignscope.errors import AlignscopeError
 from alignscope.provenance import now_iso, write_json_atomic
 from alignscope.registry._entry import DatasetEntry, LoadedSet, Row
@@ -97,22 +96,10 @@ def _jsonl_lines(path: Path) -> list[tuple[int, Any]]:
     return out
 
 
-def _csv_records(path: Path) -> list[tuple[int, list[str]]]:
-    """(first line of the record, cells) for each non-blank CSV record; quoted newlines allowed."""
-    out, start = [], 1
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-        for rec in reader:
-            if any(c.strip() for c in rec):
-                out.append((start, rec))
-            start = reader.line_num + 1
-    return out
-
-
 def _csv_rows(entry: DatasetEntry, path: Path, part: str) -> list[Row]:
     """CSV rows as dicts. A file whose first row names none of the entry's columns is read as
     headerless with ``entry.headerless`` names (AdvBench's one-column copy, HEx-PHI's files)."""
-    records = _csv_records(path)
+    records = csv_records(path, "\t" if path.suffix == ".tsv" else ",")
     if not records:
         return []
     known = {c.lower() for cols in entry.columns.values() for c in cols}
