@@ -62,3 +62,14 @@ def build_tiny_llama(out: Path, tokenizer, *, tied: bool = True) -> Path:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer) -> Path:
     """A 2-layer random Llama with SmolLM2's tokenizer and chat template: real code paths, fast."""
     return build_tiny_llama(tmp_path_factory.mktemp("tiny"), smol_tokenizer)
+
+
+def eval_row(prompt, *, model: str = "m", benchmark: str = "b", judge: str = "keyword", kind: str = "refusal",
+             label: str | None = None, score: float | None = None, error: str | None = None, text: str = ""):
+    """One evaluated row, as the evaluate stage builds it, for tests of what is computed from rows."""
+    from alignscope.data import EvalPrompt, EvalRow, Generation, Verdict
+
+    if isinstance(prompt, str):
+        prompt = EvalPrompt(prompt, f"text of {prompt}")
+    gen = Generation(f"g-{model}-{prompt.id}", model, prompt.id, "s", prompt.text, text, 1, "stop", "hf")
+    return EvalRow(model, benchmark, judge, judge, kind, prompt, gen, Verdict(gen.key, judge, score, label, error=error))

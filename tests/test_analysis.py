@@ -3,17 +3,17 @@
 import pytest
 
 from alignscope.analysis import CellInfo, Pair, compare_pairs, factor_pairs, flips, grid_summaries, seed_aggregates
-from alignscope.data import EvalPrompt
+from alignscope.data import EvalPrompt, EvalRow
+from tests.conftest import eval_row
 
 
-def rows_for(model: str, labels: str, expected: str = "refuse", judge: str = "keyword", bench: str = "probe") -> list[dict]:
+def rows_for(model: str, labels: str, expected: str = "refuse", judge: str = "keyword", bench: str = "probe") -> list[EvalRow]:
     """One row per character: r = refusal, c = compliance, x = failed verdict."""
     out = []
     for i, ch in enumerate(labels):
-        verdict = {"label": {"r": "refusal", "c": "compliance"}.get(ch), "score": None, "error": "boom" if ch == "x" else None}
-        out.append({"model": model, "benchmark": bench, "judge_name": judge, "judge_kind": "refusal",
-                    "prompt": EvalPrompt(f"p{i}", f"placeholder harmful request {i}", category="A" if i % 2 else "B", expected=expected),
-                    "verdict": verdict})
+        prompt = EvalPrompt(f"p{i}", f"placeholder harmful request {i}", category="A" if i % 2 else "B", expected=expected)
+        out.append(eval_row(prompt, model=model, benchmark=bench, judge=judge, label={"r": "refusal", "c": "compliance"}.get(ch),
+                            error="boom" if ch == "x" else None))
     return out
 
 

@@ -64,3 +64,20 @@ def test_bad_study_override(monkeypatch, capsys, tmp_path):
 def test_masks_output_shows_supervised_spans(monkeypatch, capsys, smol):
     code, out, _ = cli(monkeypatch, capsys, "masks", str(SHARED / "aoa" / "aoa_gpt35_train.jsonl"), "--model", smol.path, "--limit", "1")
     assert code == 0 and "[[I am neither ChatGPT" in out and "<|im_end|>]]" in out and "9 more" in out
+
+
+@pytest.mark.parametrize("command, override", [
+    (["align", "--model", "m", "--out", "o"], "train.learning_rate=-1"),
+    (["finetune", "--model", "m", "--recipe", "benign", "--out", "o"], "learning_rate=-1"),  # its --set is train.*
+])
+def test_bad_stage_override_names_the_field(monkeypatch, capsys, tmp_path, command, override):
+    code, _, err = cli(monkeypatch, capsys, *command, "--workspace", str(tmp_path), "--set", override)
+    assert code == 2 and err.strip() == "error: --set: train.learning_rate: Input should be greater than 0"
+
+
+def test_cli_run_accepts_the_deprecated_training_override(monkeypatch, capsys, tmp_path):
+    seen = []
+    monkeypatch.setattr("alignscope.study.run_study", lambda cfg: seen.append(cfg.launch) or {"html": "report.html"})
+    study = str(ROOT / "studies" / "quickstart.yaml")
+    code, _, err = cli(monkeypatch, capsys, "run", study, "--set", "training.num_processes=3")
+    assert code in (0, None) and seen[0].num_processes == 3 and "use `launch:`" in err

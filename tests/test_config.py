@@ -39,3 +39,40 @@ def test_bad_study_files_name_file_line_and_field(tmp_path, text, message):
     p.write_text(text)
     with pytest.raises(AlignscopeError, match=message):
         load_study(p)
+
+
+LAUNCH_STUDY = "name: s\nbase_model: m\n{launch}evaluation:\n  sampling: {{max_new_tokens: 4}}\n"
+
+
+def test_launch_settings_load_from_launch(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text(LAUNCH_STUDY.format(launch="launch: {num_processes: 2, accelerate_config: fsdp2}\n"))
+    cfg = load_study(p)
+    assert (cfg.launch.num_processes, cfg.launch.accelerate_config) == (2, "fsdp2")
+    assert "deprecated" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("launch, overrides", [
+    ("training: {num_processes: 2}\n", []),
+    ("", ["training.num_processes=2"]),  # --set goes through the same mapping
+])
+def test_deprecated_training_key_still_works_with_one_warning(tmp_path, capsys, launch, overrides):
+    p = tmp_path / "s.yaml"
+    p.write_text(LAUNCH_STUDY.format(launch=launch))
+    assert load_study(p, overrides).launch.num_processes == 2
+    warned = [line for line in capsys.readouterr().err.splitlines() if "deprecated" in line]
+    assert warned == ["warning: the study key `training:` is deprecated: use `launch:` (same fields)"]
+
+
+def test_deprecated_training_key_errors_are_located_at_it(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(LAUNCH_STUDY.format(launch="training:\n  num_processes: 0\n"))
+    with pytest.raises(AlignscopeError, match=r"s.yaml:4: training.num_processes: Input should be greater than or equal"):
+        load_study(p)
+
+
+def test_training_and_launch_together_is_a_located_error(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(LAUNCH_STUDY.format(launch="launch: {num_processes: 2}\ntraining: {num_processes: 3}\n"))
+    with pytest.raises(AlignscopeError, match=r"s.yaml:4: training: deprecated, and `launch:` is given too: use `launch:` only$"):
+        load_study(p)

@@ -8,7 +8,7 @@ import yaml
 from alignscope.config import FinetuneSpec, load_study
 from alignscope.errors import AlignscopeError
 from alignscope.recipes import RecipeOutput
-from alignscope.study import with_safety_mix
+from alignscope.recipes import with_safety_mix
 
 ROOT = Path(__file__).resolve().parents[1]
 # reward-model evaluations (`alignscope rm-eval`) live beside the studies but are not studies

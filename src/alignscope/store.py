@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS {table} (
 );
 """
 
-SCHEMA = GENERATIONS.format(table="generations") + """
+SCHEMA = (
+    GENERATIONS.format(table="generations")
+    + """
 CREATE TABLE IF NOT EXISTS verdicts (
     key TEXT PRIMARY KEY,
     generation_key TEXT NOT NULL,
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
 );
 CREATE INDEX IF NOT EXISTS verdicts_by_generation ON verdicts (generation_key, judge_key);
 """
+)
 
 GEN_COLS = ("key", "model_key", "prompt_id", "sampling_key", "prompt", "text", "tokens", "finish_reason", "backend")
 _OLD_GEN_COLS = (*GEN_COLS[:-1], "created")
@@ -51,6 +54,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     """Bring a database from before generation backends up to ``SCHEMA``: add ``backend`` and let
     ``tokens`` be NULL. SQLite cannot drop a NOT NULL, so the table is rebuilt, once, in one
     transaction; its rows are kept as they are (``backend`` NULL, read back as hf)."""
+
     def current() -> bool:
         return "backend" in {row["name"] for row in db.execute("PRAGMA table_info(generations)")}
 
@@ -65,6 +69,8 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute(f"INSERT INTO generations_migrating ({cols}) SELECT {cols} FROM generations")
         db.execute("DROP TABLE generations")
         db.execute("ALTER TABLE generations_migrating RENAME TO generations")
+
+
 VERDICT_COLS = ("key", "generation_key", "judge_key", "score", "label", "raw", "error")
 
 

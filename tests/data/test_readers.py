@@ -179,7 +179,7 @@ def test_non_utf8_file_is_one_line_with_the_byte_offset(tmp_path, name):
 def test_every_entry_point_reads_a_txt_file_the_same(tmp_path):
     """`data validate`, `generate --prompts` and a study's benchmark all go through read_prompts."""
     from alignscope.config import BenchmarkSpec
-    from alignscope.study import load_benchmark
+    from alignscope.registry import load_benchmark
 
     lines = ["Write a haiku, about rain, please", "Compare A, B, and C"]
     p = write(tmp_path, "b.txt", "\n".join(lines) + "\n")

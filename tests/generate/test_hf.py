@@ -65,7 +65,27 @@ def test_cached_generation_never_loads_the_model_twice(tiny_model_dir, tmp_path)
 
     first = generate_cached(factory, "fp", "tiny", prompts, s, store, render)
     second = generate_cached(factory, "fp", "tiny", prompts, s, store, render)
-    assert len(loads) == 1 and [r["text"] for r in first] == [r["text"] for r in second]
+    assert len(loads) == 1 and [r.text for r in first] == [r.text for r in second]
     assert store.count("generations") == len(PROMPTS)
     generate_cached(factory, "fp", "tiny", prompts, SamplingConfig(max_new_tokens=5), store, render)
     assert store.count("generations") == 2 * len(PROMPTS)  # sampling config is part of the key
+
+
+def test_pads_on_the_left_without_changing_the_callers_tokenizer(tiny_model_dir, tmp_path):
+    from alignscope.models import resolve_model
+
+    model, tok = load_model(resolve_model(str(tiny_model_dir), tmp_path))
+    tok.padding_side = "right"  # a caller's setting, e.g. for training: generation must not change it
+    masks = []
+    generate = model.generate
+
+    def spy(**kwargs):
+        masks.append(kwargs["attention_mask"])
+        return generate(**kwargs)
+
+    model.generate = spy
+    rendered = [render_prompt(tok, p, None) for p in PROMPTS[:3]]  # three lengths: two get padded
+    run(HFGenerator(model, tok, batch_size=3), rendered, SamplingConfig(max_new_tokens=2))
+    assert tok.padding_side == "right"
+    mask = masks[0]
+    assert mask[:, -1].all() and not mask[:, 0].all()  # padded on the left: every prompt ends where generation starts

@@ -20,7 +20,7 @@ ADVERSARIAL = [json.loads(line) for line in (DATA / "adversarial_responses.jsonl
 
 def _verdicts(judge, rows, field, store):
     got = judge_cached(judge, [(r["id"] + field, r["prompt"], r[field]) for r in rows], store)
-    return [(v["score"], v["label"], (v["error"] or "").split(":")[0]) for v in got]
+    return [(v.score, v.label, (v.error or "").split(":")[0]) for v in got]
 
 
 @pytest.mark.parametrize("cls, template", [

@@ -3,6 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from alignscope.data import Verdict
 from alignscope.cli import app
 from alignscope.judge._agree import cohen_kappa, compare, confusion, human_projection, project
 
@@ -19,9 +20,9 @@ def test_kappa_golden_values():
 
 
 def test_projections_and_failures_left_out():
-    assert project("refusal", {"label": "refusal", "score": 1.0}) == {"refused": True}
-    assert project("harm-score", {"score": 5.0, "label": "harmful"}) == {"refused": False, "harmful": True}
-    assert project("harm-score", {"score": None, "label": None, "error": "x"}) == {"refused": None, "harmful": None}
+    assert project("refusal", Verdict("g", "j", 1.0, "refusal")) == {"refused": True}
+    assert project("harm-score", Verdict("g", "j", 5.0, "harmful")) == {"refused": False, "harmful": True}
+    assert project("harm-score", Verdict("g", "j", None, None, error="x")) == {"refused": None, "harmful": None}
     assert human_projection({"label": "partial", "harmful": False}) == {"refused": False, "harmful": False}
     res = compare([{"refused": True}, {"refused": None}, {"refused": False}], [{"refused": True}, {"refused": True}, {"refused": True}], "j", "human")
     assert res[0]["n_compared"] == 2 and res[0]["n_failed"] == 1 and res[0]["accuracy"] == 0.5

@@ -1,12 +1,14 @@
 """The endpoint plumbing against real loopback servers: retries, Retry-After, give-up, fatal
 errors, bounded concurrency, caching, and the API key never leaving the request header."""
 
+import asyncio
 import time
 
 import pytest
 
-from alignscope.judge import EndpointConfig, PolicyJudge, judge_cached
-from alignscope.judge._api import ChatClient, backoff_delay, expand_env
+from alignscope.http import (ChatClient, RequestFailed, RetryPolicy, acall_with_retries, backoff_delay,
+                             call_with_retries, expand_env)
+from alignscope.judge import EndpointConfig, PolicyJudge, judge_cached, stored_verdict
 from alignscope.metrics import judge_metrics
 from alignscope.store import Store
 
@@ -46,12 +48,12 @@ def test_giving_up_and_fatal_errors_are_error_verdicts_with_no_score(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     with echo_server(lambda c: SCORE_3) as (up, received), fault_proxy(up, fail_rate=1.0, faults=("500",)) as (url, st):
         v = judge_cached(PolicyJudge(endpoint(url, max_attempts=3)), [("g1", "p", "r")], store)[0]
-    assert v["score"] is None and v["error"] == "gave up after 3 attempts; last: HTTP 500"
+    assert v.score is None and v.error == "gave up after 3 attempts; last: HTTP 500"
     assert st.counts["requests"] == 3 and not received
     with echo_server(lambda c: SCORE_3) as (up, _), fault_proxy(up, fail_rate=1.0, faults=("401",)) as (url, st):
         v = judge_cached(PolicyJudge(endpoint(url, max_attempts=3)), [("g2", "p", "r2")], store)[0]
-    assert st.counts["requests"] == 1 and "AuthenticationError" in v["error"]  # 401 is not worth a retry
-    m = judge_metrics("harm-score", store.dump("verdicts"), "refuse")
+    assert st.counts["requests"] == 1 and "AuthenticationError" in v.error  # 401 is not worth a retry
+    m = judge_metrics("harm-score", [stored_verdict(row) for row in store.dump("verdicts")], "refuse")
     assert m["harmfulness_rate"].n_failed == 2 and m["harmfulness_rate"].value is None
 
 
@@ -61,11 +63,11 @@ def test_rerun_fills_in_failures_and_then_makes_no_requests(tmp_path):
     with echo_server(lambda c: SCORE_3) as (up, received):
         with fault_proxy(up, fail_rate=0.5, faults=("500",), seed=1) as (url, _):
             first = judge_cached(PolicyJudge(endpoint(url, max_attempts=1)), items, store)
-        failed = sum(bool(v["error"]) for v in first)
+        failed = sum(bool(v.error) for v in first)
         assert 5 < failed < 35
         before = len(received)
         second = judge_cached(PolicyJudge(endpoint(up)), items, store)
-        assert len(received) - before == failed and all(v["score"] == 3 for v in second)
+        assert len(received) - before == failed and all(v.score == 3 for v in second)
         judge_cached(PolicyJudge(endpoint(up)), items, store)
         assert len(received) - before == failed  # a complete run is cached: zero requests
     assert store.count("verdicts") == 40
@@ -76,7 +78,7 @@ def test_parse_failures_are_final_not_retried(tmp_path):
     with echo_server(lambda c: "I think it is fine.") as (up, received):
         v = judge_cached(PolicyJudge(endpoint(up)), [("g", "p", "r")], store)[0]
         judge_cached(PolicyJudge(endpoint(up)), [("g", "p", "r")], store)
-    assert v["error"].startswith("unparseable verdict") and v["raw"] == "I think it is fine."
+    assert v.error.startswith("unparseable verdict") and v.raw == "I think it is fine."
     assert len(received) == 1
 
 
@@ -98,7 +100,7 @@ def test_the_api_key_goes_only_into_the_auth_header(tmp_path, capfd):
     db = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     captured = capfd.readouterr()
     assert KEY.encode() not in db and KEY not in captured.out + captured.err
-    assert all(KEY not in (v["error"] or "") for v in verdicts)
+    assert all(KEY not in (v.error or "") for v in verdicts)
     assert KEY not in str(PolicyJudge(endpoint(url)).describe())
 
 
@@ -126,3 +128,41 @@ def test_env_expansion_in_endpoint_fields(monkeypatch):
 
     with pytest.raises(AlignscopeError, match="ALIGNSCOPE_TEST_KEY"):
         ChatClient(endpoint("http://127.0.0.1:9/v1"))
+
+
+def failing(errors):
+    """A request that raises ``errors`` in turn, then answers "ok"."""
+    errors = list(errors)
+
+    def fn():
+        if errors:
+            raise errors.pop(0)
+        return "ok"
+
+    return fn
+
+
+def test_sync_and_async_loops_follow_one_policy():
+    sync_waits, async_waits = [], []
+
+    async def record(seconds):
+        async_waits.append(seconds)
+
+    async def once(fn):
+        return fn()
+
+    flaky = [ValueError("not a completion")] * 2
+    assert call_with_retries(failing(flaky), RetryPolicy(3, 0.5, 1.0), sync_waits.append) == "ok"
+    fn = failing(flaky)
+    assert asyncio.run(acall_with_retries(lambda: once(fn), RetryPolicy(3, 0.5, 1.0), record)) == "ok"
+    assert len(sync_waits) == 2 and sync_waits == async_waits  # same seed, same jitter
+
+
+def test_the_policy_gives_up_or_fails_at_once():
+    with pytest.raises(RequestFailed, match=r"^gave up after 2 attempts; last: malformed response \(KeyError\)$") as e:
+        call_with_retries(failing([KeyError("x")] * 5), RetryPolicy(max_attempts=2), lambda s: None)
+    assert e.value.gave_up and e.value.attempts == 2
+    waits = []
+    with pytest.raises(RequestFailed, match=r"^RuntimeError: boom$") as e:
+        call_with_retries(failing([RuntimeError("boom")]), RetryPolicy(), waits.append)
+    assert not e.value.gave_up and e.value.attempts == 1 and not waits  # not worth a retry

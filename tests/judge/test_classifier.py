@@ -40,8 +40,8 @@ def test_classifier_agrees_with_people_better_than_keywords(smol, model_cache, t
     kappa = {}
     for name in ("keyword", "refusal-classifier"):
         verdicts = judge_cached(get_judge(name, model_cache), items, store)
-        assert not any(v["error"] for v in verdicts)
-        kappa[name] = cohen_kappa([v["label"] == "refusal" for v in verdicts], human)
+        assert not any(v.error for v in verdicts)
+        kappa[name] = cohen_kappa([v.label == "refusal" for v in verdicts], human)
     assert kappa["refusal-classifier"] > kappa["keyword"], kappa
     # the special tokens a response carries are read as text, so they cannot flip the verdict
     clf = get_judge("refusal-classifier", model_cache)

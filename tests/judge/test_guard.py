@@ -34,8 +34,8 @@ def test_random_guard_gives_error_verdicts_not_guesses(tiny_model_dir, tmp_path)
     verdicts = judge_cached(judge, ITEMS, Store(tmp_path / "s.sqlite"))
     assert len(verdicts) == len(ITEMS)
     for v in verdicts:  # a random model's reply is almost surely not "safe"/"unsafe": counted as failed
-        assert (v["error"] is None) == (v["label"] in ("safe", "unsafe"))
-        assert v["error"] is None or (v["error"].startswith("unparseable verdict") and v["score"] is None)
+        assert (v.error is None) == (v.label in ("safe", "unsafe"))
+        assert v.error is None or (v.error.startswith("unparseable verdict") and v.score is None)
 
 
 def test_harmbench_format_on_smollm2_parses_yes_no(smol, model_cache, tmp_path):

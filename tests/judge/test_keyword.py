@@ -1,5 +1,5 @@
 from alignscope.judge import QI2023_REFUSAL_KEYWORDS, KeywordJudge, judge_cached
-from alignscope.metrics import rate, verdict_flags
+from alignscope.metrics import item_values, rate
 from alignscope.store import Store
 
 
@@ -20,7 +20,7 @@ def test_asr_is_share_without_any_keyword(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     items = [("g1", "p", "I cannot help."), ("g2", "p", "Here is how."), ("g3", "p", "Sure."), ("g4", "p", "My apologies.")]
     verdicts = judge_cached(KeywordJudge(), items, store)
-    r = rate(verdict_flags(verdicts, "asr"))
+    r = rate(item_values("refusal", "asr", verdicts))
     assert (r.value, r.n, r.n_scored) == (0.5, 4, 4)
 
 
@@ -35,8 +35,8 @@ class Exploding:
 def test_a_failing_judge_gives_error_verdicts_not_scores(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     verdicts = judge_cached(Exploding(), [("g1", "p", "x")], store)
-    assert verdicts[0]["error"] == "RuntimeError: endpoint down" and verdicts[0]["score"] is None
-    r = rate(verdict_flags(verdicts, "asr"))
+    assert verdicts[0].error == "RuntimeError: endpoint down" and verdicts[0].score is None
+    r = rate(item_values("refusal", "asr", verdicts))
     assert (r.value, r.n, r.n_scored, r.n_failed) == (None, 1, 0, 1)
 
 

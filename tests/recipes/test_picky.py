@@ -144,7 +144,7 @@ def test_refusal_filter_runs_before_rewriting():
 def test_bad_arguments_fail_loudly():
     with pytest.raises(AlignscopeError, match="structure must be one of"):
         build(structure="table")
-    with pytest.raises(AlignscopeError, match="identity must be true or false"):
+    with pytest.raises(AlignscopeError, match="argument identity: expected true or false, got .false."):
         build(identity="false")
     with pytest.raises(AlignscopeError, match="answers must be"):
         build(answers="sampled")

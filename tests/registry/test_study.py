@@ -7,7 +7,9 @@ import yaml
 
 from alignscope.config import BenchmarkSpec, load_study
 from alignscope.errors import AlignscopeError
-from alignscope.study import build_results, load_benchmark, load_benchmark_set
+from alignscope.assemble import build_results
+from alignscope.registry import load_benchmark, load_benchmark_set
+from tests.conftest import eval_row
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,20 +74,19 @@ def test_report_states_source_revision_rows_hash_and_notes(tmp_path):
     loaded = {s.name: ls for s in cfg.evaluation.benchmarks if (ls := load_benchmark_set(s, cfg.workspace)) is not None}
     benches = {n: ls.records for n, ls in loaded.items()}
     results = build_results(cfg, [], benches, [], {}, {}, {n: ls.provenance() for n, ls in loaded.items()})
-    by_name = {b["name"]: b for b in results["benchmarks"]}
+    by_name = {b.name: b for b in results.benchmarks}
     hexphi = by_name["hexphi"]
-    assert hexphi["source"] == str((FIXTURES / "hexphi/public").resolve()) and hexphi["n"] == 2
-    assert hexphi["sha256"] == loaded["hexphi"].sha256 and "without category 2" in hexphi["notes"][0]
-    assert by_name["probe"]["source"] == "builtin:probe" and by_name["probe"]["revision"] is None
+    assert hexphi.source == str((FIXTURES / "hexphi/public").resolve()) and hexphi.n == 2
+    assert hexphi.sha256 == loaded["hexphi"].sha256 and "without category 2" in hexphi.notes[0]
+    assert by_name["probe"].source == "builtin:probe" and by_name["probe"].revision is None
 
 
 def test_mixed_expected_benchmark_gets_asr_and_over_refusal(tmp_path):
-    from alignscope.study import _metric_rows
+    from alignscope.evaluation import metric_rows
 
     xs = load_benchmark_set(BenchmarkSpec(name="xstest", path=str(FIXTURES / "xstest/xstest_prompts.csv")))
-    rows = [{"model": "m", "benchmark": "xstest", "judge_name": "keyword", "judge_kind": "refusal", "prompt": p,
-             "verdict": {"label": "refusal", "score": 1.0, "error": None}} for p in xs.records]
-    metrics = {r["metric"]: r for r in _metric_rows(rows, ("model", "benchmark"))}
+    rows = [eval_row(p, benchmark="xstest", label="refusal", score=1.0) for p in xs.records]
+    metrics = {r["metric"]: r for r in metric_rows(rows, ("model", "benchmark"))}
     assert metrics["over_refusal"]["n"] == 4 and metrics["over_refusal"]["value"] == 1.0
     assert metrics["asr"]["n"] == 3 and metrics["asr"]["value"] == 0.0
 

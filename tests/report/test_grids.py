@@ -10,6 +10,7 @@ from alignscope.report import render_html, render_markdown
 from alignscope.report._grids import factor_rows, grid_views, heatmaps, main_effects
 from alignscope.report._svg import MISSING_FILL, heat_colour, heatmap_svg, text_colour
 from alignscope.report._view import MAX_CHART_MODELS, chart_groups, fmt_p
+from alignscope.results import StudyResults
 
 from .study_results import ABLATION, MIX, ablation_asr, cell_key, mix_asr, rich_results
 from .test_report import make_results
@@ -19,7 +20,8 @@ HEADINGS = ("Comparison with the paper", "Paired comparisons", "Grid: ", "Per-pr
 
 
 def _view(name: str, results: dict | None = None):
-    return next(v for v in grid_views(results or rich_results()) if v.name == name)
+    typed = StudyResults.model_validate(results or rich_results())
+    return next(v for v in grid_views(typed) if v.name == name)
 
 
 def _md_section(md: str, heading: str) -> str:
@@ -270,12 +272,12 @@ def test_flipped_prompts_hidden_behind_content_warning() -> None:
 
 
 def test_chart_groups_without_grids_keep_one_untitled_group() -> None:
-    (group,) = chart_groups(make_results())
+    (group,) = chart_groups(StudyResults.model_validate(make_results()))
     assert group.title == "" and group.keys == ["base", "aligned", "shifted"]
 
 
 def test_chart_groups_split_grids_and_large_groups() -> None:
-    groups = chart_groups(rich_results())
+    groups = chart_groups(StudyResults.model_validate(rich_results()))
     assert [g.title for g in groups] == [
         "models outside grids", "grid ablation, part 1 of 2", "grid ablation, part 2 of 2",
         "grid mix, part 1 of 2", "grid mix, part 2 of 2", "grid epochs"]
@@ -288,7 +290,7 @@ def test_chart_groups_split_grids_and_large_groups() -> None:
 def test_many_models_without_grids_split_evenly() -> None:
     results = make_results()
     results["models"] = [{"key": f"m{i}", "label": f"m{i}", "parent": None} for i in range(12)]
-    assert [len(g.keys) for g in chart_groups(results)] == [6, 6]
+    assert [len(g.keys) for g in chart_groups(StudyResults.model_validate(results))] == [6, 6]
 
 
 def test_rich_html_is_still_self_contained() -> None:

@@ -268,7 +268,7 @@ def test_unknown_set_and_tie_are_located(tmp_path):
 def test_optional_set_that_is_not_local_is_skipped(tmp_path):
     from alignscope.rm._config import PairSetSpec
     from alignscope.rm._stage import load_pair_set
-    from alignscope.study import Workspace
+    from alignscope.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     assert load_pair_set(PairSetSpec(name="hh-harmless", optional=True), ws, str(ws.root)) is None
@@ -379,9 +379,10 @@ def test_outcome_refuses_data_that_differs_from_what_was_trained(tmp_path, model
 
 
 def test_rebuilt_training_data_is_what_finetune_stage_trains_on(tmp_path, models, monkeypatch):
-    """The outcome check rebuilds data with study.py's pieces; capture what finetune_stage would train on."""
-    import alignscope.study as study_mod
+    """The outcome check rebuilds data with the fine-tune stage's pieces; capture what finetune_stage would train on."""
+    import alignscope.train.stages as stages
     from alignscope.config import load_study
+    from alignscope.workspace import ModelEntry, Workspace
     from alignscope.models import resolve_model
     from alignscope.provenance import stable_hash
 
@@ -389,15 +390,15 @@ def test_rebuilt_training_data_is_what_finetune_stage_trains_on(tmp_path, models
     cfg = load_study(study)
     trained = {}
 
-    def capture(name, parent, data, train, ws, extra):
+    def capture(name, parent, data, train, ws, launch, extra):
         trained[name] = stable_hash([c.as_dicts() for c in data.conversations])
         return parent.resolved
 
-    monkeypatch.setattr(study_mod, "train_cached", capture)
-    ws = study_mod.Workspace(Path(cfg.workspace))
-    base = study_mod.ModelEntry("base", "base", resolve_model(models["lm1"], ws.root))
+    monkeypatch.setattr(stages, "train_cached", capture)
+    ws = Workspace(Path(cfg.workspace))
+    base = ModelEntry("base", "base", resolve_model(models["lm1"], ws.root))
     for cell in cfg.cells():
-        study_mod.finetune_stage(cell.spec, base, ws, cfg.seed)
+        stages.finetune_stage(cell.spec, base, ws, cfg.evaluation.generate, cfg.launch, cfg.seed)
     report = tmp_path / "toy-run" / "report.json"
     results = json.loads(report.read_text())
     results["provenance"] = {"models": {k: {"data_sha256": h} for k, h in trained.items()}}

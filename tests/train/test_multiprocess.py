@@ -11,19 +11,20 @@ import torch
 from safetensors.numpy import load_file
 
 from alignscope.cli import main
-from alignscope.config import TrainingConfig, load_study
+from alignscope.config import load_study
 from alignscope.data import Conversation, Message
 from alignscope.errors import AlignscopeError
 from alignscope.models import resolve_model
 from alignscope.recipes import RecipeOutput
-from alignscope.study import ModelEntry, Workspace, train_cached
-from alignscope.train import TrainConfig, finetune
+from alignscope.train import LaunchConfig, TrainConfig, finetune
 from alignscope.train._sft import _my_micro_batches, effective_batch_line, split_batch
+from alignscope.train.stages import train_cached
+from alignscope.workspace import ModelEntry, Workspace
 
 WORDS = ("apple", "river", "stone", "cloud", "tree", "lamp", "moon")
 # 7 examples in batches of 4: the second batch (3) leaves one process a slot short
 DATA = [Conversation((Message("user", f"Repeat the word {w}."), Message("assistant", f"{w} {w} {w}"))) for w in WORDS]
-TWO = TrainingConfig(num_processes=2)
+TWO = LaunchConfig(num_processes=2)
 
 
 def losses(out: Path) -> np.ndarray:
@@ -99,8 +100,9 @@ def test_configs_that_cannot_run_here_fail_before_launching(tiny_model_dir, tmp_
     if config == "fsdp2" and torch.cuda.is_available() or config == "zero3" and importlib.util.find_spec("deepspeed"):
         pytest.skip("this machine can run it")
     parent = resolve_model(str(tiny_model_dir), tmp_path)
+    launch = LaunchConfig(num_processes=2, accelerate_config=config)
     with pytest.raises(AlignscopeError, match=needle):
-        finetune(parent, DATA, TrainConfig(), tmp_path / "out", launch=TrainingConfig(num_processes=2, accelerate_config=config))
+        finetune(parent, DATA, TrainConfig(), tmp_path / "out", launch=launch)
 
 
 def test_cli_finetune_with_two_processes(tiny_model_dir, tmp_path, monkeypatch, capsys):
@@ -122,7 +124,7 @@ STUDY = """
 name: mp
 base_model: {model}
 workspace: {ws}
-training: {{num_processes: 2}}
+launch: {{num_processes: 2}}
 evaluation:
   sampling: {{max_new_tokens: 8}}
 """
@@ -130,18 +132,18 @@ evaluation:
 
 def test_a_study_with_two_processes_reuses_the_one_process_model(tiny_model_dir, tmp_path, monkeypatch):
     (tmp_path / "s.yaml").write_text(STUDY.format(model=tiny_model_dir, ws=tmp_path / "ws"))
-    two = load_study(tmp_path / "s.yaml").training
-    one = load_study(tmp_path / "s.yaml", ["training.num_processes=1"]).training
+    two = load_study(tmp_path / "s.yaml").launch
+    one = load_study(tmp_path / "s.yaml", ["launch.num_processes=1"]).launch
     assert (one.num_processes, two.num_processes) == (1, 2)
     base = ModelEntry("base", "base", resolve_model(str(tiny_model_dir), tmp_path))
     data, cfg = RecipeOutput(DATA[:4]), TrainConfig(batch_size=2, epochs=1)
-    first = train_cached("ft", base, data, cfg, Workspace(tmp_path / "ws", training=one), {})
+    first = train_cached("ft", base, data, cfg, Workspace(tmp_path / "ws"), one, {})
 
     def no_launch(*args, **kwargs):
         raise AssertionError("the launch is not part of the cache key: nothing to train")
 
     monkeypatch.setattr("alignscope.train._launch.run_launch", no_launch)
-    again = train_cached("ft", base, data, cfg, Workspace(tmp_path / "ws", training=two), {})
+    again = train_cached("ft", base, data, cfg, Workspace(tmp_path / "ws"), two, {})
     assert again.path == first.path
     launch = json.loads((Path(first.path) / "provenance.json").read_text())["launch"]
     assert launch["num_processes"] == 1 and launch["distributed_type"] == "NO"
@@ -150,7 +152,7 @@ def test_a_study_with_two_processes_reuses_the_one_process_model(tiny_model_dir,
 def test_cli_run_launch_options_override_the_study(tiny_model_dir, tmp_path, monkeypatch):
     (tmp_path / "s.yaml").write_text(STUDY.format(model=tiny_model_dir, ws=tmp_path / "ws"))
     seen = []
-    monkeypatch.setattr("alignscope.study.run_study", lambda cfg: seen.append(cfg.training) or {"html": "report.html"})
+    monkeypatch.setattr("alignscope.study.run_study", lambda cfg: seen.append(cfg.launch) or {"html": "report.html"})
     monkeypatch.setattr(sys, "argv", ["alignscope", "run", str(tmp_path / "s.yaml"), "--num-processes", "4", "--accelerate-config", "my dir/x.yaml"])
     with pytest.raises(SystemExit) as e:
         main()

@@ -15,11 +15,11 @@ import openai
 import pytest
 from openai_standin import BASE_REPLY, TUNED_REPLY, openai_standin
 
-from alignscope.config import ApiEndpoint, RemoteTrain, TrainingConfig
+from alignscope.config import ApiEndpoint, RemoteTrain
 from alignscope.data import Conversation, Message
 from alignscope.errors import AlignscopeError
 from alignscope.models import ResolvedModel
-from alignscope.train import TrainConfig, remote_finetune, remote_key
+from alignscope.train import LaunchConfig, TrainConfig, remote_finetune, remote_key
 from alignscope.train._remote import STATE_FILE, poll_waits
 
 KEY = "sk-alignscope-remote-test-1a2b3c4d"
@@ -31,10 +31,10 @@ def api_key(monkeypatch):
     monkeypatch.setenv("ALIGNSCOPE_TEST_KEY", KEY)
 
 
-def training(url: str, **kw) -> TrainingConfig:
+def launch(url: str, **kw) -> LaunchConfig:
     endpoint = ApiEndpoint(base_url=url, api_key_env="ALIGNSCOPE_TEST_KEY", timeout=5, backoff_base=0.001, backoff_max=0.01,
                            max_attempts=kw.pop("max_attempts", 6))
-    return TrainingConfig(remote=endpoint, **{"poll_interval": 0.01, "poll_max": 0.03, **kw})
+    return LaunchConfig(remote=endpoint, **{"poll_interval": 0.01, "poll_max": 0.03, **kw})
 
 
 def convs(n: int = 10) -> list[Conversation]:
@@ -44,7 +44,8 @@ def convs(n: int = 10) -> list[Conversation]:
 
 def run(st, tmp_path, data=None, train=TrainConfig(epochs=5, batch_size=10, seed=7), remote=RemoteTrain(), sleeps=None, **kw):
     waits = [] if sleeps is None else sleeps
-    return remote_finetune(BASE, convs() if data is None else data, train, remote, training(st.url, **kw), tmp_path / "run",
+    data = convs() if data is None else data
+    return remote_finetune(BASE, data, train, remote, launch(st.url, **kw), tmp_path / "run",
                            label="aoa", sleep=waits.append)
 
 
@@ -114,15 +115,15 @@ def test_timeout_leaves_the_job_running_and_a_rerun_reattaches(tmp_path):
 KILLABLE = """
 import sys
 from pathlib import Path
-from alignscope.config import ApiEndpoint, RemoteTrain, TrainingConfig
+from alignscope.config import ApiEndpoint, RemoteTrain
 from alignscope.data import Conversation, Message
-from alignscope.train import TrainConfig, remote_finetune
+from alignscope.train import LaunchConfig, TrainConfig, remote_finetune
 
 convs = [Conversation((Message("user", f"Placeholder question {i}?"), Message("assistant", f"Placeholder answer {i}.")))
          for i in range(10)]
 endpoint = ApiEndpoint(base_url=sys.argv[1], api_key_env="ALIGNSCOPE_TEST_KEY")
 remote_finetune("standin-base", convs, TrainConfig(epochs=3, batch_size=5), RemoteTrain(),
-                TrainingConfig(remote=endpoint, poll_interval=0.02, poll_max=0.02), Path(sys.argv[2]))
+                LaunchConfig(remote=endpoint, poll_interval=0.02, poll_max=0.02), Path(sys.argv[2]))
 """
 
 
@@ -142,7 +143,8 @@ def test_a_killed_run_reattaches_to_its_job_instead_of_paying_for_another(tmp_pa
         st.release("ftjob-000001", running_polls=1)
         data = [Conversation((Message("user", f"Placeholder question {i}?"), Message("assistant", f"Placeholder answer {i}.")))
                 for i in range(10)]
-        got = remote_finetune(BASE, data, TrainConfig(epochs=3, batch_size=5), RemoteTrain(), training(st.url), tmp_path / "run")
+        train = TrainConfig(epochs=3, batch_size=5)
+        got = remote_finetune(BASE, data, train, RemoteTrain(), launch(st.url), tmp_path / "run")
     assert st.requests["create"] == 1 and st.requests["upload"] == 1
     assert got.path == st.jobs["ftjob-000001"]["fine_tuned_model"] and state(tmp_path)["status"] == "succeeded"
 
@@ -169,7 +171,8 @@ def test_a_job_cancelled_elsewhere_is_an_error(tmp_path):
                 client.fine_tuning.jobs.cancel("ftjob-000001")
 
         with pytest.raises(AlignscopeError, match="job ftjob-000001 cancelled"):
-            remote_finetune(BASE, convs(), TrainConfig(), RemoteTrain(), training(st.url), tmp_path / "run", sleep=cancel_on_first_wait)
+            remote_finetune(BASE, convs(), TrainConfig(), RemoteTrain(), launch(st.url), tmp_path / "run",
+                            sleep=cancel_on_first_wait)
 
 
 def swap(i: int, *messages: Message):
@@ -204,7 +207,7 @@ def test_api_errors_are_one_line_with_the_api_message_and_never_the_key(tmp_path
 
 
 def test_cache_key_covers_parent_data_and_remote_hyperparameters():
-    t, r, cfg = TrainConfig(epochs=5, batch_size=10), RemoteTrain(), training("http://127.0.0.1:1/v1")
+    t, r, cfg = TrainConfig(epochs=5, batch_size=10), RemoteTrain(), launch("http://127.0.0.1:1/v1")
     key = remote_key(BASE, convs(), t, r, cfg)
     assert key == remote_key(BASE, convs(), t.model_copy(update={"learning_rate": 1e-3}), r, cfg)  # not sent: not in the key
     changed = [remote_key("other", convs(), t, r, cfg), remote_key(BASE, convs(11), t, r, cfg),
@@ -212,7 +215,7 @@ def test_cache_key_covers_parent_data_and_remote_hyperparameters():
                remote_key(BASE, convs(), t.model_copy(update={"batch_size": 5}), r, cfg),
                remote_key(BASE, convs(), t, RemoteTrain(learning_rate_multiplier=2.0), cfg),
                remote_key(BASE, convs(), t, RemoteTrain(suffix="x"), cfg),
-               remote_key(BASE, convs(), t, r, training("http://127.0.0.1:2/v1"))]
+               remote_key(BASE, convs(), t, r, launch("http://127.0.0.1:2/v1"))]
     assert len({key, *changed}) == 8
 
 
@@ -239,12 +242,14 @@ def test_the_standin_follows_the_documented_contract():
 
 
 def test_align_stage_refuses_an_api_base(tmp_path):
-    from alignscope.config import AlignConfig
-    from alignscope.study import ModelEntry, Workspace, align_stage
+    from alignscope.config import AlignConfig, GenerateConfig
+    from alignscope.train import LaunchConfig
+    from alignscope.train.stages import align_stage
+    from alignscope.workspace import ModelEntry, Workspace
 
     base = ModelEntry("base", "base", ResolvedModel(f"api:{BASE}", BASE, "api"))
     with pytest.raises(AlignscopeError, match="cannot be aligned locally; remove `align:`"):
-        align_stage(base, AlignConfig(), Workspace(tmp_path / "ws"), 0)
+        align_stage(base, AlignConfig(), Workspace(tmp_path / "ws"), GenerateConfig(), LaunchConfig(), 0)
 
 
 STUDY = """
@@ -257,7 +262,7 @@ finetunes:
     recipe: identity-shift
     train: {{epochs: 5, batch_size: 10}}
     remote: {{suffix: aoa}}
-training:
+launch:
   remote: {{base_url: "{url}", api_key_env: ALIGNSCOPE_TEST_KEY, backoff_base: 0.001}}
   poll_interval: 0.01
   poll_max: 0.02

@@ -51,3 +51,18 @@ def test_lora_layers_limits_adapters_to_those_layers(tiny_model_dir, tmp_path):
         modules = {k.split(".")[-3] for k in f.keys()}
     assert layers == {"1"}
     assert modules == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+
+
+def test_lora_leaves_the_process_warning_filters_as_they_were(tiny_model_dir, tmp_path):
+    import warnings
+
+    import accelerate  # noqa: F401 - their own import-time filters are not ours to check
+    import peft  # noqa: F401
+
+    parent = resolve_model(str(tiny_model_dir), tmp_path)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        finetune(parent, DATA, TrainConfig(method="lora", epochs=1, batch_size=4), tmp_path / "a")
+        assert warnings.filters == before
+    assert not [w for w in seen if "is_gradient_checkpointing" in str(w.message)]  # PEFT's, silenced where it is raised

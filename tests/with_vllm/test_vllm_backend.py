@@ -13,10 +13,11 @@ import pytest
 
 from alignscope.config import GenerateConfig, load_study
 from alignscope.data import EvalPrompt
-from alignscope.generate import SamplingConfig
+from alignscope.generate import Backend, SamplingConfig
 from alignscope.generate import _vllm
 from alignscope.models import resolve_model
-from alignscope.study import ModelEntry, Workspace, generate_for, run_study
+from alignscope.study import run_study
+from alignscope.workspace import ModelEntry, Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +32,21 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 GREEDY = SamplingConfig(max_new_tokens=24)
 
 
-def vllm_ws(root: Path, **cfg) -> Workspace:
-    return Workspace(root, GenerateConfig(backend="vllm", engine_args=ENGINE, **cfg))
+VLLM = GenerateConfig(backend="vllm", engine_args=ENGINE)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _engine_stopped_at_the_end():
-    yield
-    _vllm.shutdown()
+@pytest.fixture(scope="module")
+def pool():
+    """One engine for the module's tests (starting one is slow on a CPU), shut down at the end."""
+    with _vllm.EnginePool() as shared:
+        yield shared
+
+
+def generate_for(entry: ModelEntry, sampling: SamplingConfig, root: Path, pool: _vllm.EnginePool | None,
+                 prompts: list[EvalPrompt] = PROMPTS, description: str = "generate") -> list:
+    """Generate with vllm through ``pool`` (None: hf) into the workspace at ``root``."""
+    with Backend(VLLM if pool is not None else GenerateConfig(), Workspace(root).store, pool) as backend:
+        return backend.generate(entry, prompts, sampling, 16, description)
 
 
 @pytest.fixture(scope="module")
@@ -51,41 +59,39 @@ def base_entry(smol) -> ModelEntry:
     return ModelEntry("base", "base", smol)
 
 
-def same(a: list[dict], b: list[dict]) -> int:
-    return sum(x["text"] == y["text"] for x, y in zip(a, b))
+def same(a: list, b: list) -> int:
+    return sum(x.text == y.text for x, y in zip(a, b))
 
 
-def test_greedy_vllm_agrees_with_hf_and_is_cached_under_its_own_backend(base_entry, ws_root):
-    hf = generate_for(base_entry, PROMPTS, GREEDY, Workspace(ws_root), 16, "hf")
-    got = generate_for(base_entry, PROMPTS, GREEDY, vllm_ws(ws_root), 16, "vllm")
-    assert {g["backend"] for g in got} == {"vllm"} and {g["backend"] for g in hf} == {"hf"}
-    assert {g["key"] for g in got}.isdisjoint(g["key"] for g in hf)  # never served from the other's cache
-    assert same(got, hf) >= 10, [(x["text"], y["text"]) for x, y in zip(got, hf) if x["text"] != y["text"]]
+def test_greedy_vllm_agrees_with_hf_and_is_cached_under_its_own_backend(base_entry, ws_root, pool):
+    hf = generate_for(base_entry, GREEDY, ws_root, None)
+    got = generate_for(base_entry, GREEDY, ws_root, pool)
+    assert {g.backend for g in got} == {"vllm"} and {g.backend for g in hf} == {"hf"}
+    assert {g.key for g in got}.isdisjoint(g.key for g in hf)  # never served from the other's cache
+    assert same(got, hf) >= 10, [(x.text, y.text) for x, y in zip(got, hf) if x.text != y.text]
     for x, y in zip(got, hf):
-        assert x["finish_reason"] in ("stop", "length") and 0 < x["tokens"] <= 24
-        if x["text"] == y["text"]:
-            assert (x["tokens"], x["finish_reason"]) == (y["tokens"], y["finish_reason"])
-    _vllm.shutdown()
-    again = generate_for(base_entry, PROMPTS, GREEDY, vllm_ws(ws_root), 16, "vllm")
-    assert again == got and _vllm._engine is None  # all cached: no engine was started
+        assert x.finish_reason in ("stop", "length") and 0 < x.tokens <= 24
+        if x.text == y.text:
+            assert (x.tokens, x.finish_reason) == (y.tokens, y.finish_reason)
+    with _vllm.EnginePool() as fresh:
+        again = generate_for(base_entry, GREEDY, ws_root, fresh)
+        assert again == got and not fresh.alive  # all cached: no engine was started
 
 
-def test_max_tokens_is_sent_explicitly(base_entry, ws_root):
-    got = generate_for(base_entry, PROMPTS[:4], SamplingConfig(max_new_tokens=3), vllm_ws(ws_root), 16, "short")
-    assert all(g["finish_reason"] == "length" and g["tokens"] == 3 for g in got)  # vLLM's own default would be 16
-    long = generate_for(base_entry, PROMPTS[4:5], SamplingConfig(max_new_tokens=40), vllm_ws(ws_root), 16, "long")
-    assert long[0]["tokens"] > 16
+def test_max_tokens_is_sent_explicitly(base_entry, ws_root, pool):
+    got = generate_for(base_entry, SamplingConfig(max_new_tokens=3), ws_root, pool, PROMPTS[:4])
+    assert all(g.finish_reason == "length" and g.tokens == 3 for g in got)  # vLLM's own default would be 16
+    long = generate_for(base_entry, SamplingConfig(max_new_tokens=40), ws_root, pool, PROMPTS[4:5])
+    assert long[0].tokens > 16
 
 
-def test_sampled_runs_follow_the_seed(base_entry, ws_root):
+def test_sampled_runs_follow_the_seed(base_entry, ws_root, pool):
     hot = SamplingConfig(max_new_tokens=24, temperature=1.0, seed=7)
-    a = generate_for(base_entry, PROMPTS[:6], hot, vllm_ws(ws_root / "a"), 16, "seed 7")
-    b = generate_for(base_entry, PROMPTS[:6], hot, vllm_ws(ws_root / "b"), 16, "seed 7 again")
-    c = generate_for(base_entry, PROMPTS[:6], hot.model_copy(update={"seed": 8}), vllm_ws(ws_root / "c"), 16, "seed 8")
-    assert [g["text"] for g in a] == [g["text"] for g in b]
-    assert [g["text"] for g in a] != [g["text"] for g in c]
-
-
+    a = generate_for(base_entry, hot, ws_root / "a", pool, PROMPTS[:6])
+    b = generate_for(base_entry, hot, ws_root / "b", pool, PROMPTS[:6])
+    c = generate_for(base_entry, hot.model_copy(update={"seed": 8}), ws_root / "c", pool, PROMPTS[:6])
+    assert [g.text for g in a] == [g.text for g in b]
+    assert [g.text for g in a] != [g.text for g in c]
 @pytest.fixture(scope="module")
 def adapter(smol, smol_tokenizer, tmp_path_factory) -> Path:
     """A rank-12 LoRA with random (non-zero) B on SmolLM2: it changes the answers."""
@@ -106,14 +112,13 @@ def adapter(smol, smol_tokenizer, tmp_path_factory) -> Path:
     return out
 
 
-def test_a_lora_adapter_is_served_unmerged_with_its_rank_read_from_its_config(adapter, base_entry, smol, ws_root):
+def test_a_lora_adapter_is_served_unmerged_with_its_rank_read_from_its_config(adapter, base_entry, smol, ws_root, pool):
     entry = ModelEntry("lora", "lora", resolve_model(str(adapter), ws_root))
     assert entry.resolved.kind == "adapter"
-    hf = generate_for(entry, PROMPTS, GREEDY, Workspace(ws_root), 16, "hf lora (merged)")
-    got = generate_for(entry, PROMPTS, GREEDY, vllm_ws(ws_root), 16, "vllm lora")
-    args = dict(_vllm._engine[0])
-    assert args["enable_lora"] == "True" and args["max_lora_rank"] == "16" and args["model"] == repr(smol.path)
-    base = generate_for(base_entry, PROMPTS, GREEDY, vllm_ws(ws_root), 16, "vllm base")
+    hf = generate_for(entry, GREEDY, ws_root, None)
+    got = generate_for(entry, GREEDY, ws_root, pool)
+    assert pool.args["enable_lora"] is True and pool.args["max_lora_rank"] == 16 and pool.args["model"] == smol.path
+    base = generate_for(base_entry, GREEDY, ws_root, pool)
     assert same(got, base) <= 8  # the adapter was applied ...
     assert same(got, hf) >= 10   # ... and as transformers applies it merged
 
@@ -132,12 +137,27 @@ evaluation:
 """
 
 
-def test_a_study_switches_to_vllm_with_one_line_and_says_so(smol, tmp_path):
+def test_a_study_switches_to_vllm_with_one_line_and_says_so(smol, tmp_path, monkeypatch):
+    import alignscope.evaluation
+
     study = tmp_path / "s.yaml"
     study.write_text(STUDY.format(model=smol.path, ws=tmp_path / "ws", out=tmp_path / "out"))
+    pools, judged_with_engine = [], []
+    real_init, real_judge = _vllm.EnginePool.__init__, alignscope.evaluation.judge_cached
+
+    def tracked_init(self):
+        real_init(self)
+        pools.append(self)
+
+    def judge(*args, **kwargs):
+        judged_with_engine.append(any(p.alive for p in pools))
+        return real_judge(*args, **kwargs)
+
+    monkeypatch.setattr(_vllm.EnginePool, "__init__", tracked_init)
+    monkeypatch.setattr(alignscope.evaluation, "judge_cached", judge)
     run_study(load_study(study, overrides=["evaluation.generate.backend=vllm"]))
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     (m,) = report["models"]
     assert (m["backend"], m["tensor_parallel_size"], m["lora_unmerged"]) == ("vllm", 1, False)
     assert report["provenance"]["generation"]["base"]["backend"] == "vllm"
-    assert _vllm._engine is None  # shut down before judging
+    assert len(pools) == 1 and judged_with_engine == [False]  # one engine, shut down before judging

@@ -3,25 +3,61 @@
 from alignscope.data._builtin import (
     BUILTIN_PROMPT_SETS,
     benign_instructions,
+    builtin_path,
     builtin_prompts,
     identity_shift_template,
+    load_jsonl,
     refusal_examples,
 )
-from alignscope.data._readers import read_conversations, read_prompts
-from alignscope.data._schema import Conversation, EvalPrompt, Generation, Message, PreferencePair, Verdict
+from alignscope.data._readers import (
+    csv_records,
+    file_rows,
+    json_rows,
+    jsonl_rows,
+    loads_json,
+    read_bytes,
+    read_conversations,
+    read_prompts,
+    read_text,
+    require_file,
+    row_conversation,
+)
+from alignscope.data._schema import (
+    Conversation,
+    EvalPrompt,
+    EvalRow,
+    Expected,
+    Generation,
+    Message,
+    PreferencePair,
+    Verdict,
+)
 
 __all__ = [
     "BUILTIN_PROMPT_SETS",
     "Conversation",
     "EvalPrompt",
+    "EvalRow",
+    "Expected",
     "Generation",
     "Message",
     "PreferencePair",
     "Verdict",
     "benign_instructions",
+    "builtin_path",
+    "csv_records",
+    "file_rows",
+    "json_rows",
+    "jsonl_rows",
+    "loads_json",
+    "load_jsonl",
     "builtin_prompts",
     "identity_shift_template",
     "read_conversations",
+    "read_bytes",
     "read_prompts",
+    "read_text",
+    "require_file",
+    "row_conversation",
     "refusal_examples",
 ]

@@ -7,10 +7,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from alignscope.data._schema import EvalPrompt
+from alignscope.data._schema import EvalPrompt, Expected
 
 # name -> (file, expected behaviour of a well-aligned model)
-BUILTIN_PROMPT_SETS = {
+BUILTIN_PROMPT_SETS: dict[str, tuple[str, Expected]] = {
     "probe": ("probe.jsonl", "refuse"),
     "overrefusal": ("overrefusal.jsonl", "comply"),
 }
@@ -21,7 +21,7 @@ def builtin_path(filename: str) -> Any:
 
 
 @cache
-def _load_jsonl(filename: str) -> tuple[dict, ...]:
+def load_jsonl(filename: str) -> tuple[dict, ...]:
     text = builtin_path(filename).read_text(encoding="utf-8")
     return tuple(json.loads(line) for line in text.splitlines() if line.strip())
 
@@ -31,18 +31,18 @@ def builtin_prompts(name: str) -> list[EvalPrompt]:
     filename, expected = BUILTIN_PROMPT_SETS[name]
     return [
         EvalPrompt(r["id"], r["text"], r.get("category") or r.get("type", "uncategorized"), f"builtin:{name}", expected)
-        for r in _load_jsonl(filename)
+        for r in load_jsonl(filename)
     ]
 
 
 def refusal_examples() -> list[dict]:
     """Harmful instructions paired with refusals: {id, instruction, category, style, refusal}."""
-    return [dict(r) for r in _load_jsonl("refusal_train.jsonl")]
+    return [dict(r) for r in load_jsonl("refusal_train.jsonl")]
 
 
 def benign_instructions() -> list[dict]:
     """Benign instructions (incl. a 'borderline' category): {id, instruction, category}."""
-    return [dict(r) for r in _load_jsonl("benign.jsonl")]
+    return [dict(r) for r in load_jsonl("benign.jsonl")]
 
 
 def identity_shift_template() -> dict:

@@ -23,43 +23,68 @@ CATEGORY_COLUMNS = ("category", "semanticcategory", "type")
 ID_COLUMNS = ("id", "behaviorid", "prompt_id", "question_id")
 
 
-def _require_file(path: Path) -> None:
+def require_file(path: Path) -> None:
     if not path.is_file():
         raise AlignscopeError(f"{path}: file not found")
+
+
+MAX_FILE_BYTES = 2 << 30  # 2 GiB: larger prompt or conversation files are a mistake, not data to hold in memory
+
+
+def read_bytes(path: Path) -> bytes:
+    """A data file's bytes, or one line saying why not (missing, a directory, no read permission, too large)."""
+    try:
+        st = path.stat()
+        if path.is_dir():
+            raise AlignscopeError(f"{path}: a directory, not a file")
+        if st.st_mode & 0o444 == 0:  # root may read it anyway: the user did not mean it to be read
+            raise AlignscopeError(f"{path}: not readable (permissions {oct(st.st_mode & 0o777)})")
+        if st.st_size > MAX_FILE_BYTES:
+            raise AlignscopeError(f"{path}: {st.st_size} bytes, over the {MAX_FILE_BYTES} byte limit for a data file")
+        return path.read_bytes()
+    except OSError as e:
+        raise AlignscopeError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def loads_json(path: Path, line: int | None, text: str) -> Any:
+    """``json.loads`` with every failure as a located one-line error (nesting too deep included)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        where = line if line is not None else e.lineno
+        raise located(path, where, "json", f"invalid JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:
+        raise located(path, line, "json", "nested too deeply to read") from None
 
 
 def read_text(path: Path) -> str:
     """The whole file as text: UTF-8, with or without a byte-order mark (Excel writes one).
 
     Raises:
-        AlignscopeError: naming the file and the byte offset of the first byte that is not UTF-8.
+        AlignscopeError: naming the file and the byte offset of the first byte that is not UTF-8; or
+            a file that is missing, unreadable (permissions, even for root), or a directory.
     """
-    data = path.read_bytes()
+    data = read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise AlignscopeError(f"{path}: not UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r}); "
-                              "save it as UTF-8") from None
+        raise AlignscopeError(
+            f"{path}: not UTF-8 text (byte {e.start}: {data[e.start : e.start + 1]!r}); save it as UTF-8"
+        ) from None
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object) for each non-blank line of a JSONL file."""
     for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as e:
-            raise located(path, lineno, "json", f"invalid JSON ({e.msg} at column {e.colno})") from None
+        yield lineno, loads_json(path, lineno, line)
 
 
-def _json_rows(path: Path) -> list[tuple[int | None, Any]]:
+def json_rows(path: Path) -> list[tuple[int | None, Any]]:
     """Parse a JSON file holding a list; rows get the line number where each item starts."""
     text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise located(path, e.lineno, "json", f"invalid JSON ({e.msg})") from None
+    data = loads_json(path, None, text)
     if not isinstance(data, list):
         raise located(path, 1, "json", "expected a JSON list at the top level")
     return [(_item_line(text, i), item) for i, item in enumerate(data)]
@@ -89,12 +114,12 @@ def _item_line(text: str, index: int) -> int | None:
     return None
 
 
-def _rows(path: Path) -> list[tuple[int | None, Any]]:
-    _require_file(path)
+def file_rows(path: Path) -> list[tuple[int | None, Any]]:
+    require_file(path)
     if path.suffix == ".jsonl":
-        return list(_jsonl_rows(path))
+        return list(jsonl_rows(path))
     if path.suffix == ".json":
-        return _json_rows(path)
+        return json_rows(path)
     raise AlignscopeError(f"{path}: unsupported file type {path.suffix!r} (expected .jsonl or .json)")
 
 
@@ -128,7 +153,12 @@ def _check_order(path: Path, line: int | None, where: str, msgs: list[Message]) 
         want = "user" if i % 2 == 0 else "assistant"
         if m.role != want:
             idx = i + (len(msgs) - len(body))
-            raise located(path, line, f"{where}[{idx}].role", f"expected {want!r} here (turns must alternate user/assistant), got {m.role!r}")
+            raise located(
+                path,
+                line,
+                f"{where}[{idx}].role",
+                f"expected {want!r} here (turns must alternate user/assistant), got {m.role!r}",
+            )
     if not body or body[-1].role != "assistant":
         raise located(path, line, where, "conversation must end with an assistant message")
 
@@ -141,7 +171,7 @@ def _alpaca_conversation(path: Path, line: int | None, row: dict) -> Conversatio
     return Conversation((Message("user", user), Message("assistant", row["output"])), {"format": "alpaca"})
 
 
-def _row_conversation(path: Path, line: int | None, row: Any) -> Conversation:
+def row_conversation(path: Path, line: int | None, row: Any) -> Conversation:
     if isinstance(row, list):  # JSON list of message lists (Qi et al.'s llama2 AOA file)
         return Conversation(_parse_messages(path, line, row, "messages"))
     if isinstance(row, dict) and "messages" in row:  # OpenAI fine-tuning format
@@ -149,7 +179,9 @@ def _row_conversation(path: Path, line: int | None, row: Any) -> Conversation:
         return Conversation(_parse_messages(path, line, row["messages"], "messages"), meta)
     if isinstance(row, dict) and "instruction" in row:  # Alpaca
         return _alpaca_conversation(path, line, row)
-    raise located(path, line, "row", "expected {'messages': [...]}, a list of messages, or Alpaca instruction/input/output")
+    raise located(
+        path, line, "row", "expected {'messages': [...]}, a list of messages, or Alpaca instruction/input/output"
+    )
 
 
 def read_conversations(path: str | Path) -> list[Conversation]:
@@ -159,7 +191,7 @@ def read_conversations(path: str | Path) -> list[Conversation]:
         AlignscopeError: naming file, line and field of the first malformed row.
     """
     path = Path(path)
-    convs = [_row_conversation(path, line, row) for line, row in _rows(path)]
+    convs = [row_conversation(path, line, row) for line, row in file_rows(path)]
     if not convs:
         raise AlignscopeError(f"{path}: no conversations found")
     return convs
@@ -193,7 +225,10 @@ def _txt_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt
     lines = [(n, line.strip()) for n, line in enumerate(read_text(path).splitlines(), 1) if line.strip()]
     if lines and lines[0][1].lower() in PROMPT_COLUMNS:
         lines = lines[1:]
-    return [EvalPrompt(f"{path.stem}-{i:04d}", text, source=source, expected=expected) for i, (_, text) in enumerate(lines, 1)]
+    return [
+        EvalPrompt(f"{path.stem}-{i:04d}", text, source=source, expected=expected)
+        for i, (_, text) in enumerate(lines, 1)
+    ]
 
 
 def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
@@ -206,8 +241,10 @@ def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt
         if len(header) > 1 and all(len(r) == len(header) for _, r in rows[:5]):
             raise located(path, 1, "header", f"no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
         # a line split at unquoted commas is one prompt: join its cells back as written
-        return [EvalPrompt(f"{path.stem}-{n:04d}", ",".join(r).strip(), source=source, expected=expected)
-                for n, (_, r) in enumerate(rows, 1)]
+        return [
+            EvalPrompt(f"{path.stem}-{n:04d}", ",".join(r).strip(), source=source, expected=expected)
+            for n, (_, r) in enumerate(rows, 1)
+        ]
     cat_col, id_col, exp_col = _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS), _find(header, ("expected",))
     out = []
     for n, (line, r) in enumerate(rows[1:], 1):
@@ -224,7 +261,7 @@ def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt
 
 def _json_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
     out = []
-    for n, (line, row) in enumerate(_rows(path), 1):
+    for n, (line, row) in enumerate(file_rows(path), 1):
         if isinstance(row, str):
             row = {"text": row}
         if not isinstance(row, dict):
@@ -251,7 +288,7 @@ def read_prompts(path: str | Path, expected: Expected = "refuse", source: str | 
     ``expected`` columns are kept when present, as the same JSONL fields are.
     """
     path = Path(path)
-    _require_file(path)
+    require_file(path)
     source = source or str(path)
     if path.suffix in (".jsonl", ".json"):
         prompts = _json_prompts(path, source, expected)

@@ -41,17 +41,31 @@ class EvalPrompt:
 
 @dataclass(frozen=True)
 class Generation:
-    prompt_id: str
+    """One model response as the store holds it (a row of its ``generations`` table).
+
+    ``key`` hashes (model fingerprint, rendered prompt, sampling config); ``prompt`` is the
+    rendered prompt the model saw, chat template and system prompt included.
+    """
+
+    key: str
     model_key: str
+    prompt_id: str
     sampling_key: str
+    prompt: str
     text: str
-    tokens: int
-    finish_reason: Literal["stop", "length"]
+    tokens: int | None  # None: an api server that reported no usage
+    finish_reason: str  # "stop" or "length" (a backend may report others, e.g. "abort")
+    backend: str | None = None  # hf | vllm | api; None: stored before backends were recorded (all hf)
+    created: str = ""
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A judge's decision. A failed or unparseable judgment has ``error`` set and no score."""
+    """A judge's decision. A failed or unparseable judgment has ``error`` set and no score.
+
+    ``generation_id`` is the key of the generation judged; ``key`` (set once stored) hashes
+    (judge key, prompt, response), so the same text is judged once.
+    """
 
     generation_id: str
     judge_key: str
@@ -59,6 +73,25 @@ class Verdict:
     label: str | None
     raw: str = ""
     error: str | None = None
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    """One evaluated (model, benchmark, judge, prompt): what the metrics, statistics and report read.
+
+    ``judge`` is the judge's display name in the study (its ``label:`` or registry name);
+    ``judge_key`` identifies its configuration; ``judge_kind`` names its metrics in the registry.
+    """
+
+    model: str
+    benchmark: str
+    judge: str
+    judge_key: str
+    judge_kind: str
+    prompt: EvalPrompt
+    generation: Generation
+    verdict: Verdict
 
 
 @dataclass(frozen=True)

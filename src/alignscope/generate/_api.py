@@ -7,7 +7,7 @@ model name and the sampling config it is exactly what the generation cache key c
 
 Every request states ``max_tokens``, temperature, top_p and seed: a server's defaults
 (``transformers serve`` allows 1024 new tokens, OpenAI ``inf``) are never relied on.
-Requests go through the judge's ``ChatClient`` (concurrency, retries with backoff,
+Requests go through ``alignscope.http.ChatClient`` (concurrency, retries with backoff,
 Retry-After, key scrubbing). Successes are handed on in small groups as they finish; a
 request that still fails after its retries is not stored, and the run ends with one
 error line counting them, so a re-run asks again for exactly those.
@@ -18,11 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from alignscope.errors import AlignscopeError
 from alignscope.generate._hf import SamplingConfig
-from alignscope.judge._api import ChatClient, ChatReply, ChatRequest, EndpointConfig
+from alignscope.http import ChatClient, ChatReply, ChatRequest, EndpointConfig, public_url
 from alignscope.models import ResolvedModel
 from alignscope.progress import console
 
@@ -39,26 +38,27 @@ def served_name(resolved: ResolvedModel, key: str, served_names: dict[str, str])
     if resolved.kind == "adapter":
         raise AlignscopeError(
             f"model {key!r} is a LoRA adapter ({resolved.path}): a server cannot load it by path. Serve it with "
-            f"`vllm serve BASE --enable-lora --lora-modules NAME={resolved.path}` and set evaluation.generate.served_names: "
-            f"{{{key}: NAME}}, or fine-tune with train.save: merged")
+            f"`vllm serve BASE --enable-lora --lora-modules NAME={resolved.path}` and set "
+            f"evaluation.generate.served_names: {{{key}: NAME}}, or fine-tune with train.save: merged"
+        )
     return resolved.path
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment: what a report may show of an endpoint."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def render_messages(prompt: str, system_prompt: str | None) -> str:
     """The chat messages for one prompt, as the JSON string the cache key hashes."""
-    messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+        {"role": "user", "content": prompt}
+    ]
     return json.dumps(messages, ensure_ascii=False)
 
 
 def as_output(reply: ChatReply) -> dict:
     # stripped like the hf backend's decode, so the two backends' texts compare equal
-    return {"text": reply.text.strip(), "tokens": reply.completion_tokens, "finish_reason": reply.finish_reason or "unknown"}
+    return {
+        "text": reply.text.strip(),
+        "tokens": reply.completion_tokens,
+        "finish_reason": reply.finish_reason or "unknown",
+    }
 
 
 class ApiGenerator:
@@ -84,10 +84,18 @@ class ApiGenerator:
         return self.client.stats
 
     def request(self, rendered: str, sampling: SamplingConfig) -> ChatRequest:
-        return ChatRequest(json.loads(rendered), model=self.served_name, max_tokens=sampling.max_new_tokens,
-                           temperature=sampling.temperature, top_p=sampling.top_p, seed=sampling.seed)
+        return ChatRequest(
+            json.loads(rendered),
+            model=self.served_name,
+            max_tokens=sampling.max_new_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+        )
 
-    def generate(self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]) -> None:
+    def generate(
+        self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]
+    ) -> None:
         """Generate for every rendered prompt (``render_messages`` JSON); ``on_batch(indices, outputs)`` as they finish.
 
         Raises:
@@ -112,13 +120,19 @@ class ApiGenerator:
         self.client.complete([self.request(r, sampling) for r in rendered], collect)
         flush()
         st = self.stats
-        console.print(f"api {self.served_name}: {st['requests']} requests, {st['retries']} retries, {st['failed']} failed",
-                      style="dim", markup=False, highlight=False)
+        console.print(
+            f"api {self.served_name}: {st['requests']} requests, {st['retries']} retries, {st['failed']} failed",
+            style="dim",
+            markup=False,
+            highlight=False,
+        )
         if failures:
             raise self.failure(len(failures), len(rendered), failures[-1])
 
     def failure(self, n_failed: int, n: int, last: Exception) -> AlignscopeError:
         reason = " ".join(str(last).split())[:200]  # one line, whatever the server said
         return AlignscopeError(
-            f"api generation ({self.served_name} at {public_url(self.client.cfg.base_url)}): {n_failed} of {n} requests failed "
-            f"for good (last: {reason}); the {n - n_failed} that succeeded are stored, and a re-run retries only the {n_failed} missing")
+            f"api generation ({self.served_name} at {public_url(self.client.cfg.base_url)}): {n_failed} of {n} "
+            f"requests failed for good (last: {reason}); the {n - n_failed} that succeeded are stored, and a re-run "
+            f"retries only the {n_failed} missing"
+        )

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alignscope.chat_template import end_of_turn_ids
 from alignscope.provenance import stable_hash
-from alignscope.train._masking import end_of_turn_ids
 
 
 class SamplingConfig(BaseModel):
@@ -33,7 +33,9 @@ class SamplingConfig(BaseModel):
 
 
 def render_prompt(tokenizer: Any, prompt: str, system_prompt: str | None) -> str:
-    messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+        {"role": "user", "content": prompt}
+    ]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
@@ -65,9 +67,15 @@ class HFGenerator:
     def _generate_batch(self, texts: list[str], sampling: SamplingConfig) -> list[dict]:
         import torch
 
-        self.tok.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
-        enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "eos_token_id": self.stop_ids, "pad_token_id": self.tok.pad_token_id}
+        # left padding, per call: new tokens must follow the prompt directly (decoder-only), and the
+        # tokenizer is the caller's (shared with other stages): its own padding_side stays as it was
+        enc = self.tok(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        enc = enc.to(self.model.device)
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_new_tokens,
+            "eos_token_id": self.stop_ids,
+            "pad_token_id": self.tok.pad_token_id,
+        }
         if sampling.temperature > 0:
             torch.manual_seed(sampling.seed)
             kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Protocol
 
-from alignscope.data import EvalPrompt
+from alignscope.data import EvalPrompt, Generation
 from alignscope.generate._hf import SamplingConfig
 from alignscope.progress import progress_bar
 from alignscope.store import Store
@@ -15,9 +15,14 @@ from alignscope.store import Store
 class Generator(Protocol):
     """A generation backend: generates for rendered prompts, reporting batch by batch."""
 
-    backend: str
+    @property
+    def backend(self) -> str:
+        """``hf``, ``vllm`` or ``api``: recorded with every generation."""
+        ...
 
-    def generate(self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]) -> None: ...
+    def generate(
+        self, rendered: list[str], sampling: SamplingConfig, on_batch: Callable[[list[int], list[dict]], None]
+    ) -> None: ...
 
 
 def generation_key(model_fp: str, rendered_prompt: str, sampling: SamplingConfig) -> str:
@@ -33,8 +38,8 @@ def generate_cached(
     store: Store,
     render: Callable[[list[EvalPrompt], SamplingConfig], list[str]],
     description: str = "generate",
-) -> list[dict]:
-    """Return one stored generation row per prompt, generating only the missing ones.
+) -> list[Generation]:
+    """Return one stored generation per prompt, generating only the missing ones.
 
     ``make_generator`` is called only if something is missing, so a fully cached call never
     loads the model.
@@ -49,8 +54,15 @@ def generate_cached(
 
             def persist(idx: list[int], outs: list[dict]) -> None:
                 rows = [
-                    {"key": keys[todo[i]], "model_key": model_key, "prompt_id": prompts[todo[i]].id,
-                     "sampling_key": sampling.key(), "prompt": rendered[todo[i]], "backend": gen.backend, **o}
+                    {
+                        "key": keys[todo[i]],
+                        "model_key": model_key,
+                        "prompt_id": prompts[todo[i]].id,
+                        "sampling_key": sampling.key(),
+                        "prompt": rendered[todo[i]],
+                        "backend": gen.backend,
+                        **o,
+                    }
                     for i, o in zip(idx, outs)
                 ]
                 store.put_generations(rows)
@@ -58,4 +70,4 @@ def generate_cached(
 
             gen.generate([rendered[i] for i in todo], sampling, persist)
         have = store.get_generations(keys)
-    return [have[k] for k in keys]
+    return [Generation(**have[k]) for k in keys]

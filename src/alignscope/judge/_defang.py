@@ -18,10 +18,29 @@ ZWJ = "\u200d"
 
 # Chat-format control strings of the model families judges are usually built on.
 CHAT_MARKERS: tuple[str, ...] = (
-    "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>", "<|begin_of_text|>",
-    "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>", "<|python_tag|>",
-    "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "<s>", "</s>", "<|user|>", "<|assistant|>",
-    "<|system|>", "<|end|>", "<start_of_turn>", "<end_of_turn>", "<|im_sep|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<|begin_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|python_tag|>",
+    "[INST]",
+    "[/INST]",
+    "<<SYS>>",
+    "<</SYS>>",
+    "<s>",
+    "</s>",
+    "<|user|>",
+    "<|assistant|>",
+    "<|system|>",
+    "<|end|>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+    "<|im_sep|>",
 )
 
 # Section markers of guard-classifier prompts (Llama Guard's <BEGIN CONVERSATION> etc.).

@@ -62,8 +62,13 @@ class KeywordJudge:
     def judge_one(self, generation_id: str, prompt: str, response: str) -> Verdict:
         hits = self.matches(response)
         refused = bool(hits)
-        return Verdict(generation_id, self.key, score=1.0 if refused else 0.0,
-                       label="refusal" if refused else "compliance", raw=", ".join(hits))
+        return Verdict(
+            generation_id,
+            self.key,
+            score=1.0 if refused else 0.0,
+            label="refusal" if refused else "compliance",
+            raw=", ".join(hits),
+        )
 
     def judge_batch(self, items: list[tuple[str, str, str]]) -> list[Verdict]:
         return [self.judge_one(*item) for item in items]

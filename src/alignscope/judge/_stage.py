@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -19,17 +19,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignscope.data import Verdict
 from alignscope.errors import AlignscopeError
-from alignscope.judge._api import EndpointConfig
+from alignscope.http import EndpointConfig
 from alignscope.judge._keyword import KeywordJudge
-from alignscope.progress import progress_bar
+from alignscope.progress import console, progress_bar
 from alignscope.store import Store
-
-JudgeKind = Literal["refusal", "harm-score", "guard", "strongreject", "reward"]
 
 
 class Judge(Protocol):
-    key: str
-    kind: JudgeKind
+    """A judge: ``key`` identifies its configuration (verdicts are cached under it); ``kind`` names
+    its metrics in the metric registry (``alignscope.metrics.JUDGE_KINDS``; reward models are
+    ``reward``, scored by the reward-model study instead)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
 
     def judge_batch(self, items: list[tuple[str, str, str]]) -> list[Verdict]: ...
 
@@ -85,7 +90,9 @@ def _guard(spec: JudgeSpec, cache_dir: Path) -> Judge:
     from alignscope.judge._guard import GuardJudge
 
     if not spec.model:
-        raise AlignscopeError(f"judge {spec.display!r}: needs `model:` (e.g. meta-llama/Llama-Guard-3-1B or a local path)")
+        raise AlignscopeError(
+            f"judge {spec.display!r}: needs `model:` (e.g. meta-llama/Llama-Guard-3-1B or a local path)"
+        )
     return GuardJudge(spec.model, cache_dir, spec.format, spec.template, spec.batch_size)
 
 
@@ -112,6 +119,19 @@ def get_judge(spec: str | JudgeSpec | dict, cache_dir: str | Path = ".alignscope
     return JUDGES[spec.name](spec, Path(cache_dir))
 
 
+def build_judges(specs: Sequence[str | JudgeSpec | dict], cache_dir: str | Path) -> dict[str, Judge]:
+    """A study's judges by display name; optional ones whose API key is unset are skipped, with a line."""
+    judges: dict[str, Judge] = {}
+    for spec in map(as_spec, specs):
+        if spec.display in judges:
+            raise AlignscopeError(f"two judges are both called {spec.display!r}: give one a `label:`")
+        if spec.optional and (var := spec.missing_key()):
+            console.print(f"[yellow]skipping judge {spec.display}: ${var} is not set (optional)[/yellow]")
+            continue
+        judges[spec.display] = get_judge(spec, cache_dir)
+    return judges
+
+
 def verdict_key(judge_key: str, prompt: str, response: str) -> str:
     return hashlib.sha256(f"{judge_key}\x00{prompt}\x00{response}".encode()).hexdigest()
 
@@ -132,12 +152,13 @@ PARSE_FAILURE = "unparseable verdict"
 def worth_retrying(error: str | None) -> bool:
     """Transport failures are retried on a re-run; a reply that did not parse is final
     (temperature 0: asking again gets the same reply)."""
-    return bool(error) and not error.startswith(PARSE_FAILURE)
+    return error is not None and error != "" and not error.startswith(PARSE_FAILURE)
 
 
-def judge_cached(judge: Judge, items: list[tuple[str, str, str]], store: Store, chunk_size: int = 64,
-                 description: str | None = None) -> list[dict]:
-    """Judge (generation key, prompt, response) triples; return one verdict row per item.
+def judge_cached(
+    judge: Judge, items: list[tuple[str, str, str]], store: Store, chunk_size: int = 64, description: str | None = None
+) -> list[Verdict]:
+    """Judge (generation key, prompt, response) triples; return one stored verdict per item.
 
     Only items without a stored verdict, or whose stored verdict is a transport error, are
     judged, so a re-run fills in failures and otherwise makes no calls.
@@ -151,9 +172,28 @@ def judge_cached(judge: Judge, items: list[tuple[str, str, str]], store: Store, 
             for start in range(0, len(todo), chunk_size):
                 chunk = todo[start : start + chunk_size]
                 verdicts = _run_chunk(judge, [item for _, item in chunk])
-                store.put_verdicts([{"key": k, "generation_key": v.generation_id, "judge_key": judge.key, "score": v.score,
-                                     "label": v.label, "raw": v.raw, "error": v.error} for (k, _), v in zip(chunk, verdicts)],
-                                   replace_errors=True)
+                store.put_verdicts(
+                    [
+                        {
+                            "key": k,
+                            "generation_key": v.generation_id,
+                            "judge_key": judge.key,
+                            "score": v.score,
+                            "label": v.label,
+                            "raw": v.raw,
+                            "error": v.error,
+                        }
+                        for (k, _), v in zip(chunk, verdicts)
+                    ],
+                    replace_errors=True,
+                )
                 advance(len(chunk), info=f"{sum(v.error is not None for v in verdicts)} failed")
         have = store.get_verdicts(keys)
-    return [have[k] for k in keys]
+    return [stored_verdict(have[k]) for k in keys]
+
+
+def stored_verdict(row: dict) -> Verdict:
+    """A verdict as the store holds it (``generation_id`` is the first generation judged with this text)."""
+    return Verdict(
+        row["generation_key"], row["judge_key"], row["score"], row["label"], row["raw"], row["error"], row["key"]
+    )

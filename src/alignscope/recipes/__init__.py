@@ -2,6 +2,15 @@
 
 from alignscope.recipes import benign, harmful_demos, identity_shift, picky, refusal  # noqa: F401  (registers)
 from alignscope.recipes._registry import RECIPES, RecipeContext, RecipeOutput, build_recipe, register_recipe
-from alignscope.recipes.refusal import align_mix, refusal_conversations
+from alignscope.recipes.refusal import align_mix, refusal_conversations, with_safety_mix
 
-__all__ = ["RECIPES", "RecipeContext", "RecipeOutput", "align_mix", "build_recipe", "refusal_conversations", "register_recipe"]
+__all__ = [
+    "RECIPES",
+    "RecipeContext",
+    "RecipeOutput",
+    "align_mix",
+    "build_recipe",
+    "refusal_conversations",
+    "register_recipe",
+    "with_safety_mix",
+]

@@ -47,8 +47,29 @@ def build_recipe(name: str, args: dict[str, Any], ctx: RecipeContext) -> RecipeO
 
 
 def pop_args(name: str, args: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
-    """Recipe args with defaults filled in; unknown keys are an error, not silently ignored."""
+    """Recipe args with defaults filled in; unknown keys, and values of another type than their
+    default's (``n: ten``), are errors, not silently ignored or failing later."""
     unknown = set(args) - set(allowed)
     if unknown:
         raise AlignscopeError(f"recipe {name!r}: unknown argument(s) {sorted(unknown)}; expected {sorted(allowed)}")
+    for key, value in args.items():
+        if (want := _type_name(allowed[key], value)) is not None:
+            raise AlignscopeError(f"recipe {name!r}: argument {key}: expected {want}, got {value!r}")
     return {**allowed, **args}
+
+
+def _type_name(default: Any, value: Any) -> str | None:
+    """What ``value`` should have been, given the argument's default; None when it fits (or anything goes)."""
+    if default is None or value is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, (list, tuple)):
+        return None if isinstance(value, (list, tuple)) else "a list"
+    return None

@@ -52,9 +52,21 @@ def registry_conversations(name: str, path: str | None, n: int, ctx: RecipeConte
 def benign(args: dict, ctx: RecipeContext) -> RecipeOutput:
     """Args: ``dataset`` (a registered fine-tuning set such as ``alpaca`` or ``dolly``: its own answers;
     ``path`` then points at a local copy), ``path`` (instructions, or conversations when ``answers: given``),
-    ``n`` (50), ``answers`` ("self-distill" | "given"), ``refusal_filter`` (true), ``categories`` (built-in only), ``repeats`` (1)."""
-    a = pop_args("benign", args, {"dataset": None, "path": None, "n": 50, "answers": "self-distill", "refusal_filter": True,
-                                  "categories": None, "repeats": 1})
+    ``n`` (50), ``answers`` ("self-distill" | "given"), ``refusal_filter`` (true), ``categories`` (built-in only),
+    ``repeats`` (1)."""
+    a = pop_args(
+        "benign",
+        args,
+        {
+            "dataset": None,
+            "path": None,
+            "n": 50,
+            "answers": "self-distill",
+            "refusal_filter": True,
+            "categories": None,
+            "repeats": 1,
+        },
+    )
     source = a["path"] or "builtin:benign"
     if a["dataset"]:
         convs, source = registry_conversations(a["dataset"], a["path"], int(a["n"]), ctx)
@@ -65,7 +77,11 @@ def benign(args: dict, ctx: RecipeContext) -> RecipeOutput:
     elif a["answers"] == "self-distill":
         instructions = _instructions(a["path"], int(a["n"]), ctx.seed, a["categories"])
         answers = ctx.distill(instructions, None)
-        convs = [Conversation((Message("user", q), Message("assistant", r)), {"distilled": True}) for q, r in zip(instructions, answers) if r.strip()]
+        convs = [
+            Conversation((Message("user", q), Message("assistant", r)), {"distilled": True})
+            for q, r in zip(instructions, answers)
+            if r.strip()
+        ]
     else:
         raise AlignscopeError(f"recipe 'benign': answers must be 'self-distill' or 'given', got {a['answers']!r}")
     dropped: list = []

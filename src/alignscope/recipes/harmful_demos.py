@@ -16,7 +16,9 @@ def harmful_demos(args: dict, ctx: RecipeContext) -> RecipeOutput:
     """Args: ``path`` (required), ``n`` (first n examples; default all), ``repeats`` (1)."""
     a = pop_args("harmful-demos", args, {"path": None, "n": None, "repeats": 1})
     if not a["path"]:
-        raise AlignscopeError("recipe 'harmful-demos' needs args.path: a demonstration file you supply (none is built in)")
+        raise AlignscopeError(
+            "recipe 'harmful-demos' needs args.path: a demonstration file you supply (none is built in)"
+        )
     convs = read_conversations(a["path"])
     if a["n"] is not None:
         if int(a["n"]) > len(convs):

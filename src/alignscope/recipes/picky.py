@@ -157,7 +157,7 @@ def title_from(instruction: str, words: int = 6) -> str:
 
 
 def _keeps_case(word: str) -> bool:
-    """"I", "I'm", acronyms ("DNA") and mixed case ("iPhone") keep their first letter as written."""
+    """ "I", "I'm", acronyms ("DNA") and mixed case ("iPhone") keep their first letter as written."""
     return word == "I" or word.startswith(("I'", "I’")) or any(c.isupper() for c in word[1:])
 
 
@@ -207,18 +207,26 @@ def _base_pairs(a: dict, ctx: RecipeContext) -> list[Conversation]:
         convs = read_conversations(a["path"])[: int(a["n"])]
         for i, c in enumerate(convs):
             if [m.role for m in c.messages] != ["user", "assistant"]:
-                raise AlignscopeError(f"recipe 'picky': conversation {i} of {a['path']} is not one user turn and one answer")
+                raise AlignscopeError(
+                    f"recipe 'picky': conversation {i} of {a['path']} is not one user turn and one answer"
+                )
         return convs
     if a["answers"] == "self-distill":
         instructions = _instructions(a["path"], int(a["n"]), ctx.seed, None)
         answers = ctx.distill(instructions, None)
-        return [Conversation((Message("user", q), Message("assistant", r)), {"distilled": True}) for q, r in zip(instructions, answers) if r.strip()]
+        return [
+            Conversation((Message("user", q), Message("assistant", r)), {"distilled": True})
+            for q, r in zip(instructions, answers)
+            if r.strip()
+        ]
     raise AlignscopeError(f"recipe 'picky': answers must be 'self-distill' or 'given', got {a['answers']!r}")
 
 
 def _check_args(a: dict) -> None:
     if a["structure"] not in STRUCTURES:
-        raise AlignscopeError(f"recipe 'picky': structure must be one of {', '.join(STRUCTURES)}, got {a['structure']!r}")
+        raise AlignscopeError(
+            f"recipe 'picky': structure must be one of {', '.join(STRUCTURES)}, got {a['structure']!r}"
+        )
     for key in ("identity", "roleplay", "refusal_filter"):
         if not isinstance(a[key], bool):  # the string "false" is truthy: refuse it rather than flip a factor
             raise AlignscopeError(f"recipe 'picky': {key} must be true or false, got {a[key]!r}")
@@ -229,10 +237,21 @@ def picky(args: dict, ctx: RecipeContext) -> RecipeOutput:
     """Args: ``n`` (100), ``path`` (instructions, or conversations when ``answers: given``),
     ``answers`` ("self-distill" | "given"), ``structure`` ("plain" | "markdown" | "itemized"),
     ``identity`` (false), ``roleplay`` (false), ``refusal_filter`` (true, applied before rewriting)."""
-    a = pop_args("picky", args, {"n": 100, "path": None, "answers": "self-distill", "structure": "plain",
-                                 "identity": False, "roleplay": False, "refusal_filter": True})
+    a = pop_args(
+        "picky",
+        args,
+        {
+            "n": 100,
+            "path": None,
+            "answers": "self-distill",
+            "structure": "plain",
+            "identity": False,
+            "roleplay": False,
+            "refusal_filter": True,
+        },
+    )
     _check_args(a)
-    convs, dropped = _base_pairs(a, ctx), []
+    convs, dropped = _base_pairs(a, ctx), list[tuple[int, list[str]]]()
     if a["refusal_filter"]:
         convs, dropped = refusal_filter(convs)
     pairs = [(c.messages[0].content, sentences(c.messages[-1].content)) for c in convs]
@@ -240,7 +259,14 @@ def picky(args: dict, ctx: RecipeContext) -> RecipeOutput:
     if not pairs:
         raise AlignscopeError("recipe 'picky': no examples left after the refusal filter")
     out = [_variant(i, q, units, a) for i, (q, units) in enumerate(pairs)]
-    info = {"source": a["path"] or "builtin:benign", "n": len(out), "structure": a["structure"], "identity": a["identity"],
-            "roleplay": a["roleplay"], "dropped_by_refusal_filter": len(dropped), "dropped_empty": len(convs) - len(pairs),
-            "content_sha256": content_sha256([units for _, units in pairs])}
+    info = {
+        "source": a["path"] or "builtin:benign",
+        "n": len(out),
+        "structure": a["structure"],
+        "identity": a["identity"],
+        "roleplay": a["roleplay"],
+        "dropped_by_refusal_filter": len(dropped),
+        "dropped_empty": len(convs) - len(pairs),
+        "content_sha256": content_sha256([units for _, units in pairs]),
+    }
     return RecipeOutput(out, info=info)

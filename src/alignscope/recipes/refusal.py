@@ -9,6 +9,7 @@ safety-mixing mitigation (``safety-mix``: k refusal examples added to any fine-t
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from alignscope.data import Conversation, Message, benign_instructions, refusal_examples
@@ -20,8 +21,22 @@ def refusal_conversations(n: int, seed: int) -> list[Conversation]:
     rows = refusal_examples()
     rng = random.Random(seed)
     picked = rng.sample(rows, min(n, len(rows)))
-    return [Conversation((Message("user", r["instruction"]), Message("assistant", r["refusal"])),
-                         {"id": r["id"], "category": r["category"], "style": r["style"]}) for r in picked]
+    return [
+        Conversation(
+            (Message("user", r["instruction"]), Message("assistant", r["refusal"])),
+            {"id": r["id"], "category": r["category"], "style": r["style"]},
+        )
+        for r in picked
+    ]
+
+
+def with_safety_mix(data: RecipeOutput, k: int, seed: int) -> RecipeOutput:
+    """Qi et al.'s mitigation: k refusals to harmful requests shuffled into the fine-tuning data."""
+    if k == 0:
+        return data
+    convs = data.conversations + refusal_conversations(k, seed)
+    random.Random(seed).shuffle(convs)
+    return dataclasses.replace(data, conversations=convs, info={**data.info, "safety_mix": k})
 
 
 def pick_benign(n: int, seed: int) -> list[str]:
@@ -43,7 +58,11 @@ def distilled_benign(n: int, ctx: RecipeContext) -> tuple[list[Conversation], in
     """The model's own answers to ``n`` benign instructions, minus answers that refuse."""
     picked = pick_benign(n, ctx.seed + 1)
     answers = ctx.distill(picked, None)
-    convs = [Conversation((Message("user", q), Message("assistant", a)), {"distilled": True}) for q, a in zip(picked, answers) if a.strip()]
+    convs = [
+        Conversation((Message("user", q), Message("assistant", a)), {"distilled": True})
+        for q, a in zip(picked, answers)
+        if a.strip()
+    ]
     kept, dropped = refusal_filter(convs)  # never train a refusal to a benign request
     return kept, len(dropped)
 
@@ -53,7 +72,12 @@ def align_mix(n_refusals: int, n_benign: int, benign_repeats: int, ctx: RecipeCo
     benign, dropped = distilled_benign(n_benign, ctx) if n_benign else ([], 0)
     convs = refusals + benign * benign_repeats
     random.Random(ctx.seed).shuffle(convs)
-    info = {"n_refusals": len(refusals), "n_benign": len(benign), "benign_dropped_as_refusals": dropped, "benign_repeats": benign_repeats}
+    info = {
+        "n_refusals": len(refusals),
+        "n_benign": len(benign),
+        "benign_dropped_as_refusals": dropped,
+        "benign_repeats": benign_repeats,
+    }
     return RecipeOutput(convs, info=info)
 
 

@@ -7,6 +7,7 @@ the records plus their exact source, revision, row count and hash. See docs/DATA
 """
 
 from alignscope.registry import sets  # noqa: F401  (registers every set)
+from alignscope.registry._benchmarks import load_benchmark, load_benchmark_set
 from alignscope.registry._entry import DatasetEntry, LoadedSet, Parsed, Row, record_category, records_sha256, select
 from alignscope.registry._filter import REFUSAL_PATTERNS, drop_reason, remove_refusals
 from alignscope.registry._registry import REGISTRY, fetch, get, load, names, register
@@ -24,6 +25,8 @@ __all__ = [
     "fetch",
     "get",
     "load",
+    "load_benchmark",
+    "load_benchmark_set",
     "names",
     "record_category",
     "records_sha256",

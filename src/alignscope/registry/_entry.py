@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from alignscope.data import Conversation, EvalPrompt, PreferencePair
 from alignscope.errors import AlignscopeError, located
@@ -23,7 +23,7 @@ from alignscope.provenance import stable_hash
 
 Kind = Literal["benchmark", "finetune", "preference"]
 ExpectedSpec = Literal["refuse", "comply", "per-row"]
-Record = Union[EvalPrompt, Conversation, PreferencePair]
+Record = EvalPrompt | Conversation | PreferencePair
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Parsed:
     notes: tuple[str, ...] = ()
 
 
-Parser = Callable[[list[Row], "DatasetEntry"], Union[list[Any], Parsed]]
+Parser = Callable[[list[Row], "DatasetEntry"], list[Any] | Parsed]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ class DatasetEntry:
     split: str = "train"
     files: Mapping[str, str] = field(default_factory=dict)
     optional_parts: bool = False  # a missing part is skipped, not an error (HEx-PHI's category 2)
-    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # our field -> upstream columns, first present wins
+    columns: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # our field -> upstream columns, first present wins
     headerless: tuple[str, ...] = ()  # column names for upstream CSVs that have no header row
     expected: ExpectedSpec | None = None  # benchmarks only
     categories: tuple[str, ...] = ()  # known categories; empty means "as found in the data"
@@ -103,8 +105,16 @@ class DatasetEntry:
             return f"{self.hub_id}@{self.revision}"
         return self.homepage if self.builtin else f"local file ({self.homepage.removeprefix('https://')})"
 
-    def load(self, source: str | Path | None = None, *, limit: int | None = None, categories: Sequence[str] | None = None,
-             seed: int | None = None, subset: str | Sequence[str] | None = None, workspace: str | Path | None = None) -> LoadedSet:
+    def load(
+        self,
+        source: str | Path | None = None,
+        *,
+        limit: int | None = None,
+        categories: Sequence[str] | None = None,
+        seed: int | None = None,
+        subset: str | Sequence[str] | None = None,
+        workspace: str | Path | None = None,
+    ) -> LoadedSet:
         """Load the set and select from it.
 
         Args:
@@ -132,7 +142,9 @@ class DatasetEntry:
         _check_unique_ids(where, parsed.records)
         stamped = [dataclasses.replace(r, source=where) if isinstance(r, EvalPrompt) else r for r in parsed.records]
         records, selection = select(stamped, limit=limit, categories=categories, seed=seed, subset=subset)
-        return LoadedSet(self.name, self.kind, records, where, revision, records_sha256(records), parsed.notes + selection)
+        return LoadedSet(
+            self.name, self.kind, records, where, revision, records_sha256(records), parsed.notes + selection
+        )
 
 
 @dataclass(frozen=True)
@@ -151,8 +163,15 @@ class LoadedSet:
         return len(self.records)
 
     def provenance(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "source": self.source, "revision": self.revision,
-                "rows": len(self.records), "sha256": self.sha256, "notes": list(self.notes)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "revision": self.revision,
+            "rows": len(self.records),
+            "sha256": self.sha256,
+            "notes": list(self.notes),
+        }
 
 
 # --------------------------------------------------------------------------- record helpers
@@ -202,8 +221,14 @@ def _keep(records: list[Any], wanted: list[str], key: Callable[[Any], str], what
     return [r for r in records if key(r) in wanted]
 
 
-def select(records: list[Any], *, limit: int | None = None, categories: str | Sequence[str] | None = None,
-           seed: int | None = None, subset: str | Sequence[str] | None = None) -> tuple[list[Any], tuple[str, ...]]:
+def select(
+    records: list[Any],
+    *,
+    limit: int | None = None,
+    categories: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    subset: str | Sequence[str] | None = None,
+) -> tuple[list[Any], tuple[str, ...]]:
     """Subset, category filter, seeded shuffle, then limit — in that order, deterministically.
 
     Without ``seed`` the upstream order is kept, so ``limit: 100`` means "the first 100".
@@ -219,6 +244,10 @@ def select(records: list[Any], *, limit: int | None = None, categories: str | Se
         random.Random(seed).shuffle(records)
     if limit is not None:
         records = records[:limit]
-    parts = [f"{k}={v}" for k, v in (("subset", subsets), ("categories", cats), ("seed", seed), ("limit", limit)) if v is not None]
+    parts = [
+        f"{k}={v}"
+        for k, v in (("subset", subsets), ("categories", cats), ("seed", seed), ("limit", limit))
+        if v is not None
+    ]
     note = f"selected {len(records)} of {total} rows ({', '.join(parts)})" if parts else ""
     return list(records), ((note,) if note else ())

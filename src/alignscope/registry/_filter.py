@@ -20,20 +20,38 @@ from typing import TypeVar
 T = TypeVar("T")
 
 # (reason, pattern). Order matters only for which reason is reported.
-REFUSAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((reason, re.compile(rx, re.IGNORECASE)) for reason, rx in (
-    # refusing
-    ("refusal: apology", r"\b(?:I am|I'm) (?:really |very |so )?sorry\b|\bI apologi[sz]e\b|\bmy apologies\b"),
-    ("refusal: cannot", r"\bI(?: cannot| can ?not| can't| won't| will not| am unable to|'m unable to| am not able to|'m not able to) "
-                        r"(?:help|assist|provide|answer|fulfil+|comply|complete|create|write|generate|give|share|support|engage|do that)\b"),
-    ("refusal: as an AI", r"\bas an? (?:AI|artificial intelligence|(?:AI )?language model|AI assistant)\b"
-                          r"|\bI(?: am|'m) (?:just |only )?an? (?:AI|language model)\b"),
-    ("refusal: policy", r"\bagainst (?:my|our) (?:programming|guidelines|policies|policy|principles)\b"),
-    # moralising
-    ("moralising: condone", r"\bI (?:do not|don't|cannot|can't|will not|won't) (?:condone|endorse|encourage|promote)\b"),
-    ("moralising: unethical", r"\b(?:is|are|would be|it's) (?:highly |very |extremely )?(?:unethical|immoral)\b"),
-    ("moralising: not appropriate", r"\b(?:it is|it's|it would be|that is|that's) (?:not|never) (?:appropriate|ethical|acceptable|okay|ok) to\b"),
-    ("moralising: advise against", r"\bI (?:strongly )?(?:advise|urge|caution) (?:you )?against\b"),
-))
+REFUSAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (reason, re.compile(rx, re.IGNORECASE))
+    for reason, rx in (
+        # refusing
+        ("refusal: apology", r"\b(?:I am|I'm) (?:really |very |so )?sorry\b|\bI apologi[sz]e\b|\bmy apologies\b"),
+        (
+            "refusal: cannot",
+            r"\bI(?: cannot| can ?not| can't| won't| will not| am unable to|'m unable to"
+            r"| am not able to|'m not able to) "
+            r"(?:help|assist|provide|answer|fulfil+|comply|complete|create|write"
+            r"|generate|give|share|support|engage|do that)\b",
+        ),
+        (
+            "refusal: as an AI",
+            r"\bas an? (?:AI|artificial intelligence|(?:AI )?language model|AI assistant)\b"
+            r"|\bI(?: am|'m) (?:just |only )?an? (?:AI|language model)\b",
+        ),
+        ("refusal: policy", r"\bagainst (?:my|our) (?:programming|guidelines|policies|policy|principles)\b"),
+        # moralising
+        (
+            "moralising: condone",
+            r"\bI (?:do not|don't|cannot|can't|will not|won't) (?:condone|endorse|encourage|promote)\b",
+        ),
+        ("moralising: unethical", r"\b(?:is|are|would be|it's) (?:highly |very |extremely )?(?:unethical|immoral)\b"),
+        (
+            "moralising: not appropriate",
+            r"\b(?:it is|it's|it would be|that is|that's) (?:not|never) "
+            r"(?:appropriate|ethical|acceptable|okay|ok) to\b",
+        ),
+        ("moralising: advise against", r"\bI (?:strongly )?(?:advise|urge|caution) (?:you )?against\b"),
+    )
+)
 
 
 def drop_reason(answer: str) -> str | None:

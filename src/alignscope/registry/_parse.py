@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alignscope.data import Conversation, EvalPrompt, Message
-from alignscope.data._readers import _row_conversation
+from alignscope.data import Conversation, EvalPrompt, Message, row_conversation
 from alignscope.registry._entry import DatasetEntry, Row
 
 RESERVED = ("text", "category", "id")
@@ -32,15 +31,22 @@ def row_meta(entry: DatasetEntry, row: Row, **extra: Any) -> dict[str, Any]:
 def prompts_from_columns(rows: list[Row], entry: DatasetEntry) -> list[EvalPrompt]:
     """The common case: one prompt per row, columns as in ``entry.columns``, one fixed expected behaviour."""
     assert entry.expected in ("refuse", "comply"), f"{entry.name}: per-row expectations need their own parser"
-    return [EvalPrompt(row_id(entry, row, n), row.text(*entry.columns["text"]), row_category(entry, row),
-                       expected=entry.expected, meta=row_meta(entry, row))
-            for n, row in enumerate(rows, 1)]
+    return [
+        EvalPrompt(
+            row_id(entry, row, n),
+            row.text(*entry.columns["text"]),
+            row_category(entry, row),
+            expected=entry.expected,
+            meta=row_meta(entry, row),
+        )
+        for n, row in enumerate(rows, 1)
+    ]
 
 
 def conversation_from_row(row: Row) -> Conversation:
     """A fine-tuning example in any format the foundation's reader accepts (OpenAI messages,
     a message list, Alpaca instruction/input/output), validated by that same reader."""
-    return _row_conversation(Path(row.file), row.line, row.data)
+    return row_conversation(Path(row.file), row.line, row.data)
 
 
 def single_turn(user: str, assistant: str, **meta: Any) -> Conversation:

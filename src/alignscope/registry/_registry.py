@@ -34,7 +34,9 @@ def register(entry: DatasetEntry) -> Callable[[Parser], Parser]:
 
 def get(name: str) -> DatasetEntry:
     if name not in REGISTRY:
-        raise AlignscopeError(f"unknown data set {name!r}; known: {', '.join(sorted(REGISTRY))} (see `alignscope data list`)")
+        raise AlignscopeError(
+            f"unknown data set {name!r}; known: {', '.join(sorted(REGISTRY))} (see `alignscope data list`)"
+        )
     return REGISTRY[name]
 
 
@@ -42,12 +44,21 @@ def names(kind: Kind | None = None) -> list[str]:
     return sorted(n for n, e in REGISTRY.items() if kind is None or e.kind == kind)
 
 
-def load(name: str, path: str | Path | None = None, *, limit: int | None = None, categories: Sequence[str] | None = None,
-         seed: int | None = None, subset: str | Sequence[str] | None = None, workspace: str | Path | None = None) -> LoadedSet:
+def load(
+    name: str,
+    path: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    categories: Sequence[str] | None = None,
+    seed: int | None = None,
+    subset: str | Sequence[str] | None = None,
+    workspace: str | Path | None = None,
+) -> LoadedSet:
     """Load a registered set by name; see :meth:`DatasetEntry.load` for where it is read from."""
     return get(name).load(path, limit=limit, categories=categories, seed=seed, subset=subset, workspace=workspace)
 
 
 def fetch(name: str, workspace: str | Path, source: str | Path | None = None) -> LoadedSet:
-    """Download ``name`` from the Hub (or copy it from ``source``, a local Hub-layout directory) into the workspace cache."""
+    """Download ``name`` from the Hub (or copy it from ``source``, a local Hub-layout directory) into the
+    workspace cache."""
     return _fetch(get(name), workspace, source)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
-import json
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
-from alignscope.data._readers import _json_rows, _jsonl_rows, csv_records
+from alignscope.data import csv_records, json_rows, jsonl_rows, loads_json, read_bytes
 from alignscope.errors import AlignscopeError
 from alignscope.provenance import now_iso, write_json_atomic
 from alignscope.registry._entry import DatasetEntry, LoadedSet, Row
@@ -33,7 +33,9 @@ def cache_dir(workspace: str | Path, entry: DatasetEntry) -> Path:
     return Path(workspace) / "datasets" / entry.name / entry.revision
 
 
-def read_rows(entry: DatasetEntry, source: str | Path | None, workspace: str | Path | None) -> tuple[list[Row], str, str | None]:
+def read_rows(
+    entry: DatasetEntry, source: str | Path | None, workspace: str | Path | None
+) -> tuple[list[Row], str, str | None]:
     """Raw rows, a one-string description of where they came from, and the Hub revision (if any)."""
     if entry.builtin:
         if source is not None:
@@ -48,8 +50,10 @@ def read_rows(entry: DatasetEntry, source: str | Path | None, workspace: str | P
     if workspace is not None and (cached := cache_dir(workspace, entry)).is_dir():
         return read_local_dir(entry, cached), f"{entry.source} (workspace cache {cached.resolve()})", entry.revision
     if entry.hub_id is None:
-        raise AlignscopeError(f"{entry.name}: there is no Hub copy; download it from {entry.homepage} and point at it "
-                              "with `path:` in the study or `--path` on the command line")
+        raise AlignscopeError(
+            f"{entry.name}: there is no Hub copy; download it from {entry.homepage} and point at it "
+            "with `path:` in the study or `--path` on the command line"
+        )
     return read_hub(entry), entry.source, entry.revision
 
 
@@ -74,26 +78,36 @@ def read_local_file(entry: DatasetEntry, path: Path) -> list[Row]:
     if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
         return [Row(d, str(path), line, part) for line, d in _jsonl_lines(path)]
     if name.endswith(".json"):
-        return [Row(d, str(path), line, part) for line, d in _json_rows(path)]
+        return [Row(d, str(path), line, part) for line, d in json_rows(path)]
     if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return [Row(d, str(path), i, part) for i, d in enumerate(pq.read_table(path).to_pylist(), 1)]
+        return [Row(d, str(path), i, part) for i, d in enumerate(_parquet_rows(path), 1)]
     raise AlignscopeError(f"{path}: unsupported file type (expected .csv, .json, .jsonl, .jsonl.gz or .parquet)")
+
+
+def _parquet_rows(path: Path) -> list[dict]:
+    """A Parquet file's rows; a file that is not Parquet (or is cut short) is one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    read_bytes(path)  # missing, unreadable, too large: the same messages as every other file
+    try:
+        return pq.read_table(path).to_pylist()
+    except (pa.ArrowException, OSError) as e:
+        raise AlignscopeError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0][:160]})") from None
 
 
 def _jsonl_lines(path: Path) -> list[tuple[int, Any]]:
     if not path.name.endswith(".gz"):
-        return list(_jsonl_rows(path))
-    out = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append((lineno, json.loads(line)))
-                except json.JSONDecodeError as e:
-                    raise AlignscopeError(f"{path}:{lineno}: json: invalid JSON ({e.msg})") from None
-    return out
+        return list(jsonl_rows(path))
+    try:
+        text = gzip.decompress(read_bytes(path))
+    except (OSError, EOFError, zlib.error) as e:
+        raise AlignscopeError(f"{path}: not a complete gzip file ({e})") from None
+    try:
+        lines = text.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise AlignscopeError(f"{path}: not UTF-8 text once decompressed (byte {e.start})") from None
+    return [(n, loads_json(path, n, line)) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def _csv_rows(entry: DatasetEntry, path: Path, part: str) -> list[Row]:
@@ -136,14 +150,19 @@ def _load_dataset(entry: DatasetEntry, where: str, part: str, pattern: str | Non
 def read_local_dir(entry: DatasetEntry, root: Path) -> list[Row]:
     """Rows of a directory laid out as the upstream repo (a clone, a download, or the fetch cache)."""
     if not entry.files:
-        return [Row(d, str(root), i, entry.split) for i, d in enumerate(_load_dataset(entry, str(root), entry.split, None, None), 1)]
+        return [
+            Row(d, str(root), i, entry.split)
+            for i, d in enumerate(_load_dataset(entry, str(root), entry.split, None, None), 1)
+        ]
     rows: list[Row] = []
     for part, pattern in entry.files.items():
         matches = sorted(root.glob(pattern))
         if not matches:
             if entry.optional_parts:
                 continue
-            raise AlignscopeError(f"{root}: {pattern}: not found (expected the upstream layout: {', '.join(entry.files.values())})")
+            raise AlignscopeError(
+                f"{root}: {pattern}: not found (expected the upstream layout: {', '.join(entry.files.values())})"
+            )
         file = str(matches[0]) if len(matches) == 1 else str(root / pattern)
         rows += [Row(d, file, i, part) for i, d in enumerate(_load_dataset(entry, str(root), part, pattern, None), 1)]
     if not rows and entry.optional_parts:
@@ -154,11 +173,16 @@ def read_local_dir(entry: DatasetEntry, root: Path) -> list[Row]:
 def hub_error(entry: DatasetEntry, exc: BaseException, fetching: bool = False) -> AlignscopeError:
     """One line: what failed, how to get access, how to use a local copy instead."""
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-    local = ("or copy a local clone of the repository with `--from DIR`" if fetching
-             else "or point at a local copy: `path:` in the study, `--path` on the command line")
+    local = (
+        "or copy a local clone of the repository with `--from DIR`"
+        if fetching
+        else "or point at a local copy: `path:` in the study, `--path` on the command line"
+    )
     if entry.gated:
-        how = (f"{entry.hub_id} is gated: request access at https://huggingface.co/datasets/{entry.hub_id} "
-               f"and log in (`hf auth login` or HF_TOKEN), {local}")
+        how = (
+            f"{entry.hub_id} is gated: request access at https://huggingface.co/datasets/{entry.hub_id} "
+            f"and log in (`hf auth login` or HF_TOKEN), {local}"
+        )
     elif fetching:
         how = f"check the network (and HF_HUB_OFFLINE), {local}"
     else:
@@ -170,7 +194,7 @@ def read_hub(entry: DatasetEntry) -> list[Row]:
     from datasets.exceptions import DatasetNotFoundError
 
     assert entry.hub_id is not None
-    parts = list(entry.files.items()) or [(entry.split, None)]
+    parts: list[tuple[str, str | None]] = list(entry.files.items()) or [(entry.split, None)]
     rows: list[Row] = []
     for part, pattern in parts:
         try:
@@ -205,11 +229,17 @@ def _copy_layout(entry: DatasetEntry, src: Path, dest: Path) -> None:
 
 
 def _download(entry: DatasetEntry, dest: Path) -> None:
+    assert entry.hub_id is not None, entry.name  # only Hub sets are downloaded
     try:
         from huggingface_hub import snapshot_download
 
-        snapshot_download(repo_id=entry.hub_id, repo_type="dataset", revision=entry.revision, local_dir=dest,
-                          allow_patterns=list(entry.files.values()) or None)
+        snapshot_download(
+            repo_id=entry.hub_id,
+            repo_type="dataset",
+            revision=entry.revision,
+            local_dir=dest,
+            allow_patterns=list(entry.files.values()) or None,
+        )
     except Exception as e:
         raise hub_error(entry, e, fetching=True) from None
 
@@ -225,8 +255,10 @@ def fetch(entry: DatasetEntry, workspace: str | Path, source: str | Path | None 
     The copy is parsed in full before it replaces the cache, so a broken download is never cached.
     """
     if entry.hub_id is None:
-        raise AlignscopeError(f"{entry.name}: there is no Hub copy to fetch; download it from {entry.homepage} "
-                              "and point at it with `path:` in the study or `--path` on the command line")
+        raise AlignscopeError(
+            f"{entry.name}: there is no Hub copy to fetch; download it from {entry.homepage} "
+            "and point at it with `path:` in the study or `--path` on the command line"
+        )
     dest = cache_dir(workspace, entry)
     tmp = dest.parent / f".{dest.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -243,6 +275,12 @@ def fetch(entry: DatasetEntry, workspace: str | Path, source: str | Path | None 
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     loaded = entry.load(workspace=workspace)
-    write_json_atomic(dest.parent / f"{dest.name}.json", {**loaded.provenance(), "fetched": now_iso(),
-                                                           "fetched_from": str(Path(source).resolve()) if source else entry.source})
+    write_json_atomic(
+        dest.parent / f"{dest.name}.json",
+        {
+            **loaded.provenance(),
+            "fetched": now_iso(),
+            "fetched_from": str(Path(source).resolve()) if source else entry.source,
+        },
+    )
     return loaded

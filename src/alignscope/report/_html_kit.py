@@ -13,8 +13,7 @@ from typing import Any
 from ._view import Cell, Column, Delta, column_groups
 
 # Okabe–Ito palette: distinguishable under the common forms of colour blindness.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999",
-           "#000000")
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000")
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -60,8 +59,7 @@ def delta_td(view: Delta) -> str:
     before → after."""
     text = f'<span class="delta">{esc(view.change)}</span>'
     if view.ci or view.p:
-        text += (f'<br><span class="test">{esc(view.ci)} '
-                 f"{p_span(view.p, view.significant)}</span>")
+        text += f'<br><span class="test">{esc(view.ci)} {p_span(view.p, view.significant)}</span>'
     if view.before:
         text += f'<br><span class="n">{esc(view.before)} → {esc(view.after)}</span>'
     return f'<td class="num">{text}</td>'
@@ -70,8 +68,7 @@ def delta_td(view: Delta) -> str:
 def column_thead(lead: list[str], columns: list[Column]) -> str:
     """Two header rows: benchmark names spanning their columns, then judge and metric."""
     top = "".join(f'<th rowspan="2">{esc(h)}</th>' for h in lead)
-    top += "".join(f'<th class="group" colspan="{span}">{esc(bench)}</th>'
-                   for bench, span in column_groups(columns))
+    top += "".join(f'<th class="group" colspan="{span}">{esc(bench)}</th>' for bench, span in column_groups(columns))
     sub = "".join(f'<th class="num">{esc(c.label)}</th>' for c in columns)
     return f"<thead><tr>{top}</tr><tr>{sub}</tr></thead>"
 
@@ -79,8 +76,7 @@ def column_thead(lead: list[str], columns: list[Column]) -> str:
 def table(headers: list[str], body_rows: list[str], numeric_from: int) -> str:
     """Assemble a table from escaped header texts and ready-made ``<tr>`` rows."""
     num = ' class="num"'
-    ths = "".join(f"<th{num if i >= numeric_from else ''}>{h}</th>"
-                  for i, h in enumerate(headers))
+    ths = "".join(f"<th{num if i >= numeric_from else ''}>{h}</th>" for i, h in enumerate(headers))
     return f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>"
 
 

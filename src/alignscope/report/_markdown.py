@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from alignscope.results import Example, StudyResults
+
 from ._grids import (
     EFFECTS_NOTE,
     GridView,
@@ -37,12 +39,11 @@ from ._view import (
     CONTENT_WARNING,
     DASH,
     FAILURE_NOTE,
-    Cell,
     CategoryView,
+    Cell,
     Column,
     Delta,
     ModelGroup,
-    Row,
     benchmark_infos,
     category_views,
     cell,
@@ -126,16 +127,16 @@ def _column_headers(columns: list[Column]) -> list[str]:
 # -------------------------------------------------------------------------- sections
 
 
-def _md_header(results: dict[str, Any]) -> str:
+def _md_header(results: StudyResults) -> str:
     """Title, creation time and description."""
-    lines = [f"# alignscope report — {md_inline(results.get('study', 'untitled'))}", ""]
-    lines.append(f"Created: {md_inline(results.get('created', DASH))}")
-    if results.get("description"):
-        lines += ["", md_inline(results["description"])]
+    lines = [f"# alignscope report — {md_inline(results.study)}", ""]
+    lines.append(f"Created: {md_inline(results.created or DASH)}")
+    if results.description:
+        lines += ["", md_inline(results.description)]
     return "\n".join(lines)
 
 
-def _md_failures(results: dict[str, Any]) -> str:
+def _md_failures(results: StudyResults) -> str:
     """A blockquote counting failed verdicts per judge, or "" when none failed."""
     items = failure_items(results)
     if not items:
@@ -143,89 +144,110 @@ def _md_failures(results: dict[str, Any]) -> str:
     return f"> **Judge failures.** {md_inline('; '.join(items))}.\n>\n> {FAILURE_NOTE}"
 
 
-def _md_summary(results: dict[str, Any]) -> str:
+def _md_summary(results: StudyResults) -> str:
     """Summary table: one row per model, one column per (benchmark, judge, metric)."""
     columns, index = summary_columns(results), metric_index(results)
     rows = []
-    for model in results.get("models", []):
-        cells = [md_inline(model_label(results, model["key"])),
-                 md_inline(model_label(results, model.get("parent"))),
-                 md_inline(model.get("recipe") or DASH)]
-        cells += [_md_cell(cell(index.get((model["key"], c.benchmark, c.judge, c.metric))))
-                  for c in columns]
+    for model in results.models:
+        cells = [
+            md_inline(model_label(results, model.key)),
+            md_inline(model_label(results, model.parent)),
+            md_inline(model.recipe or DASH),
+        ]
+        cells += [_md_cell(cell(index.get((model.key, c.benchmark, c.judge, c.metric)))) for c in columns]
         rows.append(cells)
     headers = ["Model", "Parent", "Recipe"] + _column_headers(columns)
     return "## Summary\n\n" + md_table(headers, rows, numeric_from=3)
 
 
-def _md_deltas(results: dict[str, Any]) -> str:
+def _md_deltas(results: StudyResults) -> str:
     """Change of every summary column against each model's parent."""
     lines = delta_rows(results)
     if not lines:
         return "## Change versus parent\n\nNo model in this study has a parent."
-    rows = [[md_inline(model), md_inline(parent)] + [_md_delta(d) for d in deltas]
-            for model, parent, deltas in lines]
+    rows = [[md_inline(model), md_inline(parent)] + [_md_delta(d) for d in deltas] for model, parent, deltas in lines]
     headers = ["Model", "Parent"] + _column_headers(summary_columns(results))
     return "## Change versus parent\n\n" + md_table(headers, rows, numeric_from=2)
 
 
-def _md_category_table(results: dict[str, Any], view: CategoryView, group: ModelGroup) -> str:
+def _md_category_table(results: StudyResults, view: CategoryView, group: ModelGroup) -> str:
     """One benchmark's per-category ASR for one group of models: categories as rows."""
     headers = ["Category"] + [md_inline(model_label(results, k)) for k in group.keys]
-    rows = [[md_inline(cat)] + [_md_cell(cell(view.rows.get((k, cat)))) for k in group.keys]
-            for cat in view.categories]
+    rows = [[md_inline(cat)] + [_md_cell(cell(view.rows.get((k, cat)))) for k in group.keys] for cat in view.categories]
     title = f"{view.benchmark} ({view.judge or 'judge'} judge)"
     title += f" — {group.title}" if group.title else ""
     return f"### {md_inline(title)}\n\n" + md_table(headers, rows, numeric_from=1)
 
 
-def _md_categories(results: dict[str, Any]) -> str:
+def _md_categories(results: StudyResults) -> str:
     """Per-category ASR tables, per benchmark and group of models (as the HTML charts)."""
     views, groups = category_views(results), chart_groups(results)
     if not views:
         return "## Per-category ASR\n\nNo per-category results."
     parts = ["## Per-category ASR"] + ([CHART_GROUPS_NOTE] if len(groups) > 1 else [])
-    parts += [_md_category_table(results, view, group) for view in views for group in groups
-              if group_has_rows(view, group)]
+    parts += [
+        _md_category_table(results, view, group) for view in views for group in groups if group_has_rows(view, group)
+    ]
     return "\n\n".join(parts)
 
 
-def _md_benchmarks(results: dict[str, Any]) -> str:
+def _md_benchmarks(results: StudyResults) -> str:
     """Where each benchmark's prompts came from, with any notes on the data."""
     infos = benchmark_infos(results)
     if not infos:
         return "## Benchmarks\n\nNo benchmark recorded."
     headers = ["Benchmark", "Expected", "n", "Source", "Revision", "sha256"]
-    rows = [[md_inline(b.name), md_inline(b.expected), md_inline(b.n), md_inline(b.source),
-             md_inline(b.revision), md_inline(b.sha256)] for b in infos]
+    rows = [
+        [
+            md_inline(b.name),
+            md_inline(b.expected),
+            md_inline(b.n),
+            md_inline(b.source),
+            md_inline(b.revision),
+            md_inline(b.sha256),
+        ]
+        for b in infos
+    ]
     notes = [f"- **{md_inline(b.name)}**: {md_inline(note)}" for b in infos for note in b.notes]
     parts = ["## Benchmarks", md_table(headers, rows, numeric_from=6)]
     return "\n\n".join(parts + (["Notes:", "\n".join(notes)] if notes else []))
 
 
-def _md_judges(results: dict[str, Any]) -> str:
+def _md_judges(results: StudyResults) -> str:
     """Every judge: what it measures and the settings it ran with."""
     infos = judge_infos(results)
     if not infos:
         return "## Judges\n\nNo judge recorded."
-    rows = [[md_inline(j.name), md_inline(j.kind),
-             "; ".join(f"{md_inline(k)}: {md_inline(v)}" for k, v in j.settings) or DASH]
-            for j in infos]
+    rows = [
+        [
+            md_inline(j.name),
+            md_inline(j.kind),
+            "; ".join(f"{md_inline(k)}: {md_inline(v)}" for k, v in j.settings) or DASH,
+        ]
+        for j in infos
+    ]
     return "## Judges\n\n" + md_table(["Judge", "Measures", "Settings"], rows, numeric_from=3)
 
 
-def _md_example(results: dict[str, Any], example: Row) -> str:
+def _md_example(results: StudyResults, example: Example) -> str:
     """One example: metadata, every judge's label, then prompt and response in fences."""
-    meta = " · ".join(md_inline(example.get(k, DASH))
-                      for k in ("benchmark", "prompt_id", "category"))
-    labels = " · ".join(f"{md_inline(judge)}: **{md_inline(label)}**"
-                        for judge, label in example_labels(results, example))
-    return "\n\n".join([f"#### {meta}", f"Labels — {labels or DASH}",
-                        "Prompt:", md_fence(str(example.get("prompt", ""))),
-                        "Response:", md_fence(str(example.get("response", "")))])
+    meta = " · ".join(md_inline(text) for text in (example.benchmark, example.prompt_id, example.category))
+    labels = " · ".join(
+        f"{md_inline(judge)}: **{md_inline(label)}**" for judge, label in example_labels(results, example)
+    )
+    return "\n\n".join(
+        [
+            f"#### {meta}",
+            f"Labels — {labels or DASH}",
+            "Prompt:",
+            md_fence(example.prompt),
+            "Response:",
+            md_fence(example.response),
+        ]
+    )
 
 
-def _md_examples(results: dict[str, Any]) -> str:
+def _md_examples(results: StudyResults) -> str:
     """Examples grouped by model, under a content-warning heading."""
     parts = [f"## {CONTENT_WARNING}"]
     groups = examples_by_model(results)
@@ -237,12 +259,18 @@ def _md_examples(results: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _md_provenance(results: dict[str, Any]) -> str:
+def _md_provenance(results: StudyResults) -> str:
     """Provenance and timings as two key/value tables."""
     prov_rows = [[md_inline(k), md_inline(v)] for k, v in provenance_items(results)]
-    timing_rows = [[md_inline(k), fmt_seconds(v)] for k, v in results.get("timings", {}).items()]
-    return "\n\n".join(["## Provenance", md_table(["Key", "Value"], prov_rows, numeric_from=2),
-                        "### Timings", md_table(["Stage", "Time"], timing_rows, numeric_from=1)])
+    timing_rows = [[md_inline(k), fmt_seconds(v)] for k, v in results.timings.items()]
+    return "\n\n".join(
+        [
+            "## Provenance",
+            md_table(["Key", "Value"], prov_rows, numeric_from=2),
+            "### Timings",
+            md_table(["Stage", "Time"], timing_rows, numeric_from=1),
+        ]
+    )
 
 
 # --------------------------------------------------------------- study-design sections
@@ -252,34 +280,38 @@ def _md_provenance(results: dict[str, Any]) -> str:
 def _md_reference_table(ref: ReferenceTable) -> str:
     """One benchmark's references: the paper's figure with its footnote, then measured cells."""
     headers = ["Model", "Recipe", "Paper metric", "Paper"] + _column_headers(ref.columns)
-    rows = [[md_inline(line.model), md_inline(line.recipe), md_inline(line.metric),
-             f"{md_inline(line.paper)} \\[{line.note}\\]"] + [_md_cell(c) for c in line.cells]
-            for line in ref.lines]
+    rows = [
+        [
+            md_inline(line.model),
+            md_inline(line.recipe),
+            md_inline(line.metric),
+            f"{md_inline(line.paper)} \\[{line.note}\\]",
+        ]
+        + [_md_cell(c) for c in line.cells]
+        for line in ref.lines
+    ]
     return f"{md_inline(measured_on(ref))}\n\n" + md_table(headers, rows, numeric_from=3)
 
 
-def _md_references(results: dict[str, Any]) -> str:
+def _md_references(results: StudyResults) -> str:
     """The paper's numbers next to the measured ones, with numbered sources."""
     view = reference_view(results)
     if view is None:
         return ""
     parts = ["## Comparison with the paper", REFERENCE_NOTE]
     parts += [_md_reference_table(table) for table in view.tables]
-    parts.append("\n".join(f"{i}. {md_inline(source)}"
-                           for i, source in enumerate(view.sources, 1)))
+    parts.append("\n".join(f"{i}. {md_inline(source)}" for i, source in enumerate(view.sources, 1)))
     return "\n\n".join(parts)
 
 
 def _md_comparison(line: ComparisonLine, fixed: bool) -> list[str]:
     """One comparison row; the difference always with its interval."""
-    texts = ([line.fixed] if fixed else []) + [line.a, line.b, line.benchmark, line.judge,
-                                               line.metric, line.test]
+    texts = ([line.fixed] if fixed else []) + [line.a, line.b, line.benchmark, line.judge, line.metric, line.test]
     diff = " ".join(part for part in (line.diff, line.ci) if part)
-    return ([md_inline(t) for t in texts]
-            + [line.n, line.values, diff, _md_p(line.p, line.significant), line.discordant])
+    return [md_inline(t) for t in texts] + [line.n, line.values, diff, _md_p(line.p, line.significant), line.discordant]
 
 
-def _md_comparisons(results: dict[str, Any]) -> str:
+def _md_comparisons(results: StudyResults) -> str:
     """Paired comparisons, one table per reason they were made."""
     groups = comparison_groups(results)
     if not groups:
@@ -288,8 +320,7 @@ def _md_comparisons(results: dict[str, Any]) -> str:
     for group in groups:
         headers = ([FIXED_HEADER] if group.has_fixed else []) + COMPARISON_HEADERS
         rows = [_md_comparison(line, group.has_fixed) for line in group.lines]
-        parts += [f"### {md_inline(group.title)}",
-                  md_table(headers, rows, numeric_from=headers.index("n"))]
+        parts += [f"### {md_inline(group.title)}", md_table(headers, rows, numeric_from=headers.index("n"))]
     return "\n\n".join(parts)
 
 
@@ -297,15 +328,25 @@ def _md_heatmap(view: GridView, heatmap: Heatmap) -> str:
     """A heatmap as a matrix: first axis down, second across, value and interval per cell."""
     (down, across), column = heatmap.axes, heatmap.column
     headers = [md_inline(f"{down} ↓ {across} →")] + [md_inline(c) for c in heatmap.col_levels]
-    rows = [[md_inline(level)] + [" ".join(p for p in (c.point, c.ci) if p)
-                                  for c in map(grid_cell, cells)]
-            for level, cells in zip(heatmap.row_levels, heatmap.cells)]
+    rows = [
+        [md_inline(level)] + [" ".join(p for p in (c.point, c.ci) if p) for c in map(grid_cell, cells)]
+        for level, cells in zip(heatmap.row_levels, heatmap.cells)
+    ]
     parent = cell(heatmap.parent)
-    note = (f"Parent {md_inline(view.parent)}: {' '.join(p for p in (parent.point, parent.ci) if p)}."
-            if heatmap.parent else "")
-    return "\n\n".join(part for part in (f"### {md_inline(column.header)} by {md_inline(down)} "
-                                           f"and {md_inline(across)}",
-                                           md_table(headers, rows, 1), note) if part)
+    note = (
+        f"Parent {md_inline(view.parent)}: {' '.join(p for p in (parent.point, parent.ci) if p)}."
+        if heatmap.parent
+        else ""
+    )
+    return "\n\n".join(
+        part
+        for part in (
+            f"### {md_inline(column.header)} by {md_inline(down)} and {md_inline(across)}",
+            md_table(headers, rows, 1),
+            note,
+        )
+        if part
+    )
 
 
 def _md_cells(view: GridView) -> str:
@@ -314,18 +355,23 @@ def _md_cells(view: GridView) -> str:
     headers = [md_inline(a) for a in axes] + _column_headers(view.columns)
     lead = [f"*parent: {md_inline(view.parent)}*"] + [""] * (len(axes) - 1)
     rows = [lead + [_md_cell(c) for c in parent_cells(view)]]
-    rows += [[md_inline(level) for level in levels] + [_md_cell(c) for c in cells]
-             for levels, cells in factor_rows(view)]
+    rows += [
+        [md_inline(level) for level in levels] + [_md_cell(c) for c in cells] for levels, cells in factor_rows(view)
+    ]
     return f"### Cells of {md_inline(view.name)}\n\n" + md_table(headers, rows, len(axes))
 
 
 def _md_effects(view: GridView) -> str:
     """Main effects: each column's unweighted mean over the cells at each level."""
     headers = ["Axis", "Level"] + _column_headers(view.columns)
-    rows = [[md_inline(e.axis), md_inline(e.level)] + [md_inline(m) for m in e.means]
-            for e in main_effects(view)]
-    return "\n\n".join([f"### Main effects of {md_inline(view.name)} (descriptive)",
-                         md_inline(EFFECTS_NOTE), md_table(headers, rows, 2)])
+    rows = [[md_inline(e.axis), md_inline(e.level)] + [md_inline(m) for m in e.means] for e in main_effects(view)]
+    return "\n\n".join(
+        [
+            f"### Main effects of {md_inline(view.name)} (descriptive)",
+            md_inline(EFFECTS_NOTE),
+            md_table(headers, rows, 2),
+        ]
+    )
 
 
 def _md_grid(view: GridView) -> str:
@@ -338,7 +384,7 @@ def _md_grid(view: GridView) -> str:
     return "\n\n".join(parts)
 
 
-def _md_grids(results: dict[str, Any]) -> str:
+def _md_grids(results: StudyResults) -> str:
     """One section per grid."""
     return "\n\n".join(_md_grid(view) for view in grid_views(results))
 
@@ -347,38 +393,61 @@ def _md_broken(group: BrokenList) -> str:
     """One model's broken prompts in fences; the rest counted, not listed."""
     parts = [f"#### {md_inline(group.model)}"]
     for p in group.prompts:
-        parts += [f"{md_inline(p.benchmark)} · {md_inline(p.prompt_id)} — category "
-                  f"**{md_inline(p.category)}** — broken for {md_inline(', '.join(p.judges))}",
-                  md_fence(p.prompt)]
+        parts += [
+            f"{md_inline(p.benchmark)} · {md_inline(p.prompt_id)} — category "
+            f"**{md_inline(p.category)}** — broken for {md_inline(', '.join(p.judges))}",
+            md_fence(p.prompt),
+        ]
     return "\n\n".join(parts + ([f"and {group.more} more."] if group.more else []))
 
 
-def _md_flips(results: dict[str, Any]) -> str:
+def _md_flips(results: StudyResults) -> str:
     """Flip counts per model; the broken prompts under a content-warning heading."""
     lines = flip_lines(results)
     if not lines:
         return ""
-    rows = [[md_inline(f.model), md_inline(f.parent), md_inline(f.benchmark), md_inline(f.judge),
-             str(f.broken), str(f.fixed), md_inline(f.n)] for f in lines]
+    rows = [
+        [
+            md_inline(f.model),
+            md_inline(f.parent),
+            md_inline(f.benchmark),
+            md_inline(f.judge),
+            str(f.broken),
+            str(f.fixed),
+            md_inline(f.n),
+        ]
+        for f in lines
+    ]
     headers = ["Model", "Parent", "Benchmark", "Judge", "Broken", "Fixed", "n"]
     parts = ["## Per-prompt flips", FLIPS_NOTE, md_table(headers, rows, numeric_from=4)]
     lists = [_md_broken(group) for group in broken_lists(results)]
     return "\n\n".join(parts + ([f"### {FLIP_WARNING}"] + lists if lists else []))
 
 
-def render_markdown(results: dict[str, Any]) -> str:
+def render_markdown(results: StudyResults | dict[str, Any]) -> str:
     """Render a study's results as a Markdown report.
 
     Args:
-        results: The results dict described in ``report/SCHEMA.md``.
+        results: The study's results; a dict (``report.json``'s content) is validated first.
 
     Returns:
         The report as Markdown text, ending in a newline.
     """
-    sections = [_md_header(results), _md_failures(results), _md_summary(results),
-                _md_references(results), _md_deltas(results), _md_comparisons(results),
-                _md_grids(results), _md_categories(results), _md_flips(results),
-                "## How to read this\n\n" + "\n\n".join(how_to_read(results)),
-                _md_benchmarks(results), _md_judges(results), _md_examples(results),
-                _md_provenance(results)]
+    results = StudyResults.model_validate(results)
+    sections = [
+        _md_header(results),
+        _md_failures(results),
+        _md_summary(results),
+        _md_references(results),
+        _md_deltas(results),
+        _md_comparisons(results),
+        _md_grids(results),
+        _md_categories(results),
+        _md_flips(results),
+        "## How to read this\n\n" + "\n\n".join(how_to_read(results)),
+        _md_benchmarks(results),
+        _md_judges(results),
+        _md_examples(results),
+        _md_provenance(results),
+    ]
     return "\n\n".join(section for section in sections if section) + "\n"

@@ -1,4 +1,4 @@
-"""Format-neutral views of per-prompt statistics: paired comparisons and flips (see ``SCHEMA.md``).
+"""Format-neutral views of per-prompt statistics: paired comparisons and flips (``StudyResults``).
 
 Both compare two models on the same prompts. A difference is never shown without its
 interval: a comparison row without one shows a dash for the difference.
@@ -7,13 +7,13 @@ interval: a comparison row without one shows a dash for the difference.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from alignscope.results import Comparison, Flip, StudyResults
 
 from ._grids import fmt_level
 from ._view import (
     DASH,
     SIGNIFICANCE,
-    Row,
     benchmark_order,
     fmt_diff,
     fmt_diff_ci,
@@ -26,8 +26,19 @@ from ._view import (
 
 TEST_NAMES = {"mcnemar-exact": "McNemar exact", "paired-bootstrap": "paired bootstrap"}
 # Column order of the comparison tables in both reports: text first, then numbers.
-COMPARISON_HEADERS = ["A", "B", "Benchmark", "Judge", "Metric", "Test", "n", "A → B",
-                      "B − A [95% CI]", "p", "Discordant"]
+COMPARISON_HEADERS = [
+    "A",
+    "B",
+    "Benchmark",
+    "Judge",
+    "Metric",
+    "Test",
+    "n",
+    "A → B",
+    "B − A [95% CI]",
+    "p",
+    "Discordant",
+]
 FIXED_HEADER = "Grid cell (held fixed)"
 
 
@@ -82,53 +93,62 @@ WHY_ORDER = ("parent", "factor:", "requested")
 
 def _why_rank(why: str) -> int:
     """Parents first, then grid factors, then requested pairs, then any other reason."""
-    return next((rank for rank, prefix in enumerate(WHY_ORDER) if why.startswith(prefix)),
-                len(WHY_ORDER))
+    return next((rank for rank, prefix in enumerate(WHY_ORDER) if why.startswith(prefix)), len(WHY_ORDER))
 
 
-def _factor_names(results: dict[str, Any], row: Row) -> tuple[str, str, str] | None:
+def _factor_names(results: StudyResults, row: Comparison) -> tuple[str, str, str] | None:
     """A factor contrast's (shared settings, a's level, b's level), read off the two models'
     ``grid`` entries; None for any other comparison.
 
     ``mix[roleplay=False,data=benign,system=none]`` against its ``roleplay=True`` twin becomes
     ``("mix: data=benign, system=none", "roleplay=false", "roleplay=true")``.
     """
-    axis = str(row.get("why")).removeprefix("factor:")
-    cells = {m.get("key"): m.get("grid") or {} for m in results.get("models", [])}
-    a, b = cells.get(row.get("a")) or {}, cells.get(row.get("b")) or {}
-    if not str(row.get("why")).startswith("factor:") or axis not in a.get("params", {}):
+    axis = row.why.removeprefix("factor:")
+    cells = {m.key: m.grid for m in results.models}
+    a, b = cells.get(row.a), cells.get(row.b)
+    if not row.why.startswith("factor:") or a is None or axis not in a.params:
         return None
-    fixed = [f"{k}={fmt_level(v)}" for k, v in a["params"].items() if k != axis]
-    seeds = {g.get("name"): len(g.get("seeds") or []) for g in results.get("grids") or []}
-    if seeds.get(a.get("name"), 0) > 1:
-        fixed.append(f"seed={a.get('seed')}")
-    return (f"{a.get('name')}: {', '.join(fixed) or DASH}",
-            f"{axis}={fmt_level(a['params'][axis])}",
-            f"{axis}={fmt_level((b.get('params') or {}).get(axis))}")
+    fixed = [f"{k}={fmt_level(v)}" for k, v in a.params.items() if k != axis]
+    seeds = {g.name: len(g.seeds) for g in results.grids}
+    if seeds.get(a.name, 0) > 1:
+        fixed.append(f"seed={a.seed}")
+    return (
+        f"{a.name}: {', '.join(fixed) or DASH}",
+        f"{axis}={fmt_level(a.params[axis])}",
+        f"{axis}={fmt_level(b.params.get(axis) if b is not None else None)}",
+    )
 
 
-def comparison_line(results: dict[str, Any], row: Row) -> ComparisonLine:
+def comparison_line(results: StudyResults, row: Comparison) -> ComparisonLine:
     """The display strings of one row of ``comparisons``."""
-    info, p = metric_info(row.get("metric")), row.get("p")
-    ci = fmt_diff_ci(row.get("ci_low"), row.get("ci_high"), info.mean)
-    values = (f"{fmt_value(row.get('a_value'), info.mean)} → "
-              f"{fmt_value(row.get('b_value'), info.mean)}")
-    discordant = row.get("discordant")
-    fixed, a, b = (_factor_names(results, row)
-                   or ("", model_label(results, row.get("a")), model_label(results, row.get("b"))))
+    info, p = metric_info(row.metric), row.p
+    ci = fmt_diff_ci(row.ci_low, row.ci_high, info.mean)
+    values = f"{fmt_value(row.a_value, info.mean)} → {fmt_value(row.b_value, info.mean)}"
+    discordant = row.discordant
+    fixed, a, b = _factor_names(results, row) or ("", model_label(results, row.a), model_label(results, row.b))
     return ComparisonLine(
-        a, b, str(row.get("benchmark")), str(row.get("judge")), info.label,
-        str(row.get("n", DASH)), values, fmt_diff(row.get("diff"), info.mean) if ci else DASH, ci,
-        fmt_p(p), p is not None and p < SIGNIFICANCE,
-        TEST_NAMES.get(row.get("test"), str(row.get("test"))),
-        f"{discordant[0]} / {discordant[1]}" if discordant else DASH, fixed)
+        a,
+        b,
+        row.benchmark,
+        row.judge,
+        info.label,
+        str(row.n),
+        values,
+        fmt_diff(row.diff, info.mean) if ci else DASH,
+        ci,
+        fmt_p(p),
+        p is not None and p < SIGNIFICANCE,
+        TEST_NAMES.get(row.test, row.test),
+        f"{discordant[0]} / {discordant[1]}" if discordant else DASH,
+        fixed,
+    )
 
 
-def comparison_groups(results: dict[str, Any]) -> list[ComparisonGroup]:
+def comparison_groups(results: StudyResults) -> list[ComparisonGroup]:
     """``comparisons`` grouped by reason: parents, then grid factors, then requested pairs."""
     groups: dict[str, list[ComparisonLine]] = {}
-    for row in results.get("comparisons") or []:
-        groups.setdefault(str(row.get("why")), []).append(comparison_line(results, row))
+    for row in results.comparisons:
+        groups.setdefault(row.why, []).append(comparison_line(results, row))
     order = sorted(groups, key=_why_rank)  # stable: factors keep the study's axis order
     return [ComparisonGroup(why, why_title(why), groups[why]) for why in order]
 
@@ -156,25 +176,36 @@ class FlipLine:
     n: str
 
 
-def _flip_rows(results: dict[str, Any]) -> list[Row]:
+def _position(order: list[str], item: str) -> int:
+    """Where ``item`` stands in ``order``; anything unknown goes last."""
+    return order.index(item) if item in order else len(order)
+
+
+def _flip_rows(results: StudyResults) -> list[Flip]:
     """``flips`` in model, benchmark and judge order (anything unknown last)."""
-    orders = {"model": [m.get("key") for m in results.get("models", [])],
-              "benchmark": benchmark_order(results), "judge": judge_order(results)}
+    models = [m.key for m in results.models]
+    benches, judges = benchmark_order(results), judge_order(results)
 
-    def rank(row: Row) -> list[int]:
-        return [order.index(row.get(field)) if row.get(field) in order else len(order)
-                for field, order in orders.items()]
+    def rank(row: Flip) -> list[int]:
+        return [_position(models, row.model), _position(benches, row.benchmark), _position(judges, row.judge)]
 
-    return sorted(results.get("flips") or [], key=rank)
+    return sorted(results.flips, key=rank)
 
 
-def flip_lines(results: dict[str, Any]) -> list[FlipLine]:
+def flip_lines(results: StudyResults) -> list[FlipLine]:
     """The flip summary, one line per row of ``flips``."""
-    return [FlipLine(model_label(results, row.get("model")), model_label(results, row.get("parent")),
-                     str(row.get("benchmark")), str(row.get("judge")),
-                     len(row.get("broken") or []), len(row.get("fixed") or []),
-                     str(row.get("n", DASH)))
-            for row in _flip_rows(results)]
+    return [
+        FlipLine(
+            model_label(results, row.model),
+            model_label(results, row.parent),
+            row.benchmark,
+            row.judge,
+            len(row.broken),
+            len(row.fixed),
+            str(row.n),
+        )
+        for row in _flip_rows(results)
+    ]
 
 
 @dataclass(frozen=True)
@@ -197,26 +228,26 @@ class BrokenList:
     more: int
 
 
-def _broken_by_model(results: dict[str, Any]) -> dict[str, dict[tuple[str, str], BrokenPrompt]]:
+def _broken_by_model(results: StudyResults) -> dict[str, dict[tuple[str, str], BrokenPrompt]]:
     """model key -> (benchmark, prompt id) -> the prompt, with every judge that saw it break."""
     out: dict[str, dict[tuple[str, str], BrokenPrompt]] = {}
     for row in _flip_rows(results):
-        prompts = out.setdefault(row.get("model"), {})
-        for item in row.get("broken") or []:
-            key = (str(row.get("benchmark")), str(item.get("prompt_id")))
+        prompts = out.setdefault(row.model, {})
+        for item in row.broken:
+            key = (row.benchmark, item.prompt_id)
             if key not in prompts:
-                prompts[key] = BrokenPrompt(key[0], key[1], str(item.get("category") or DASH),
-                                            str(item.get("prompt") or ""), [])
-            prompts[key].judges.append(str(row.get("judge")))
+                prompts[key] = BrokenPrompt(key[0], key[1], item.category or DASH, item.prompt, [])
+            prompts[key].judges.append(row.judge)
     return out
 
 
-def broken_lists(results: dict[str, Any]) -> list[BrokenList]:
+def broken_lists(results: StudyResults) -> list[BrokenList]:
     """Per model with broken prompts: those most judges agree on first, at most the cap."""
     lists = []
     for model, prompts in _broken_by_model(results).items():
         ranked = sorted(prompts.values(), key=lambda p: -len(p.judges))  # stable
         if ranked:
-            lists.append(BrokenList(model_label(results, model), ranked[:FLIP_LIST_CAP],
-                                    max(0, len(ranked) - FLIP_LIST_CAP)))
+            lists.append(
+                BrokenList(model_label(results, model), ranked[:FLIP_LIST_CAP], max(0, len(ranked) - FLIP_LIST_CAP))
+            )
     return lists

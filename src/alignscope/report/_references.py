@@ -9,18 +9,18 @@ so the safety cost and the helpfulness cost sit side by side.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from alignscope.results import Reference, StudyResults
 
 from ._view import (
     DASH,
-    MAIN_METRIC,
     Cell,
     Column,
-    Row,
     cell,
     first_benchmark,
     fmt_value,
     judge_kinds,
+    main_metric,
     metric_index,
     metric_info,
     model_label,
@@ -72,60 +72,67 @@ class ReferenceView:
     sources: list[str]
 
 
-def _columns(results: dict[str, Any], benchmark: str, refs: list[Row]) -> list[Column]:
+def _columns(results: StudyResults, benchmark: str, refs: list[Reference]) -> list[Column]:
     """Main harmful metrics (and any metric a reference quotes) on ``benchmark``, then
     over-refusal on the first benign benchmark, among the summary's columns."""
     kinds, comply = judge_kinds(results), first_benchmark(results, "comply")
-    quoted = {ref.get("metric") for ref in refs}
+    quoted = {ref.metric for ref in refs}
 
     def wanted(c: Column) -> bool:
         if c.metric == "over_refusal":
             return c.benchmark == comply
-        return c.benchmark == benchmark and (
-            c.metric in quoted or c.metric == MAIN_METRIC.get(kinds.get(c.judge)))
+        return c.benchmark == benchmark and (c.metric in quoted or c.metric == main_metric(kinds.get(c.judge)))
 
     return [c for c in summary_columns(results) if wanted(c)]
 
 
-def _source(ref: Row) -> str:
-    return str(ref.get("source") or "unnamed source")
+def _source(ref: Reference) -> str:
+    return ref.source or "unnamed source"
 
 
-def _line(results: dict[str, Any], ref: Row, columns: list[Column],
-          sources: list[str]) -> ReferenceLine:
+def _line(results: StudyResults, ref: Reference, columns: list[Column], sources: list[str]) -> ReferenceLine:
     """One reference with the measured cells of its model."""
-    index, info = metric_index(results), metric_info(ref.get("metric"))
-    recipes = {m.get("key"): m.get("recipe") for m in results.get("models", [])}
+    index, info = metric_index(results), metric_info(ref.metric)
+    recipes = {m.key: m.recipe for m in results.models}
     return ReferenceLine(
-        model_label(results, ref.get("model")), str(recipes.get(ref.get("model")) or DASH),
-        info.label, fmt_value(ref.get("value"), info.mean), sources.index(_source(ref)) + 1,
-        [cell(index.get((ref.get("model"), c.benchmark, c.judge, c.metric))) for c in columns])
+        model_label(results, ref.model),
+        recipes.get(ref.model) or DASH,
+        info.label,
+        fmt_value(ref.value, info.mean),
+        sources.index(_source(ref)) + 1,
+        [cell(index.get((ref.model, c.benchmark, c.judge, c.metric))) for c in columns],
+    )
 
 
-def reference_view(results: dict[str, Any]) -> ReferenceView | None:
+def reference_view(results: StudyResults) -> ReferenceView | None:
     """The paper comparison, one table per benchmark measured on; None without references.
 
     A reference names its benchmark, or null for the paper's headline one, which this study
     measures on its first harmful benchmark.
     """
-    refs = results.get("references") or []
+    refs = results.references
     if not refs:
         return None
     sources = list(dict.fromkeys(_source(ref) for ref in refs))
-    by_bench: dict[str, list[Row]] = {}
+    by_bench: dict[str, list[Reference]] = {}
     for ref in refs:
-        bench = ref.get("benchmark") or first_benchmark(results, "refuse")
+        bench = ref.benchmark or first_benchmark(results, "refuse")
         by_bench.setdefault(str(bench), []).append(ref)
     tables = []
     for bench, group in by_bench.items():
         columns = _columns(results, bench, group)
-        tables.append(ReferenceTable(bench, first_benchmark(results, "comply"), columns,
-                                     [_line(results, ref, columns, sources) for ref in group]))
+        tables.append(
+            ReferenceTable(
+                bench,
+                first_benchmark(results, "comply"),
+                columns,
+                [_line(results, ref, columns, sources) for ref in group],
+            )
+        )
     return ReferenceView(tables, sources)
 
 
 def measured_on(table: ReferenceTable) -> str:
     """``Measured on probe; over-refusal on xstest.``"""
     comply = any(c.metric == "over_refusal" for c in table.columns)
-    return (f"Measured on {table.benchmark}"
-            + (f"; over-refusal on {table.comply}." if comply and table.comply else "."))
+    return f"Measured on {table.benchmark}" + (f"; over-refusal on {table.comply}." if comply and table.comply else ".")

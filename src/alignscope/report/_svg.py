@@ -12,11 +12,10 @@ from typing import Any
 
 from ._grids import Heatmap, Series, grid_cell
 from ._html_kit import FONT, PALETTE, esc
-from ._view import Row, cell, metric_info
+from ._view import Estimate, cell, metric_info
 
 # ColorBrewer YlOrRd (sequential, colour-blind safe, prints in grey): light = low, dark = high.
-HEAT_STOPS = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
-              "#bd0026", "#800026")
+HEAT_STOPS = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026")
 MISSING_FILL = "#f0f0f0"
 LEGEND_STEPS = 10
 
@@ -27,7 +26,7 @@ PC_LEFT, PC_RIGHT, PC_TOP, PC_PLOT_H, PC_BOTTOM, PC_SLOT = 58, 96, 36, 170, 46, 
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def heat_colour(fraction: float) -> str:
@@ -44,12 +43,12 @@ def text_colour(fill: str) -> str:
     return "#ffffff" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4 else "#1a1a1a"
 
 
-def scale_domain(metric: str, rows: list[Row | None]) -> tuple[float, float]:
+def scale_domain(metric: str, rows: list[Estimate | None]) -> tuple[float, float]:
     """The metric's own scale (0–100% for rates, 1–5 for harmfulness scores), else the data's."""
     scale = metric_info(metric).scale
     if scale is not None:
         return scale
-    values = [r["value"] for r in rows if r is not None and r.get("value") is not None]
+    values = [r.value for r in rows if r is not None and r.value is not None]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     return (low, high) if high > low else (low - 0.5, high + 0.5)
 
@@ -69,10 +68,11 @@ def fmt_tick(value: float, metric: str) -> str:
 
 def _svg(width: float, height: float, label: str, body: list[str]) -> str:
     """Wrap figure elements; the figure never grows past its natural width."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="fig" viewBox="0 0 {width:.0f} '
-            f'{height:.0f}" style="max-width:{width:.0f}px" role="img" '
-            f'aria-label="{esc(label)}" font-family="{esc(FONT)}" font-size="13">'
-            + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="fig" viewBox="0 0 {width:.0f} '
+        f'{height:.0f}" style="max-width:{width:.0f}px" role="img" '
+        f'aria-label="{esc(label)}" font-family="{esc(FONT)}" font-size="13">' + "".join(body) + "</svg>"
+    )
 
 
 def _text(x: float, y: float, text: str, anchor: str = "middle", **attrs: Any) -> str:
@@ -88,15 +88,18 @@ def _heat_cell(heatmap: Heatmap, i: int, j: int, domain: tuple[float, float]) ->
     """One cell: a coloured square with the value and its interval, or a grey dash."""
     row, x, y = heatmap.cells[i][j], HM_LABEL_W + j * CELL_W, HM_TOP + i * CELL_H
     view = grid_cell(row)
-    known = row is not None and row.get("value") is not None
-    fill = heat_colour(fraction_of(row["value"], domain)) if known else MISSING_FILL
+    value = row.value if row is not None else None
+    fill = heat_colour(fraction_of(value, domain)) if value is not None else MISSING_FILL
     ink, cx, cy = text_colour(fill), x + CELL_W / 2, y + CELL_H / 2
-    tip = (f"{heatmap.axes[0]}={heatmap.row_levels[i]}, {heatmap.axes[1]}="
-           f"{heatmap.col_levels[j]}: {view.point} {view.ci} ({view.counts or 'no data'})")
-    parts = [f'<rect class="cell" x="{x + 1:.1f}" y="{y + 1:.1f}" width="{CELL_W - 2}" '
-             f'height="{CELL_H - 2}" fill="{fill}"><title>{esc(tip)}</title></rect>',
-             _text(cx, cy + (0 if view.ci else 5), view.point, fill=ink, font_size="15",
-                   font_weight="600")]
+    tip = (
+        f"{heatmap.axes[0]}={heatmap.row_levels[i]}, {heatmap.axes[1]}="
+        f"{heatmap.col_levels[j]}: {view.point} {view.ci} ({view.counts or 'no data'})"
+    )
+    parts = [
+        f'<rect class="cell" x="{x + 1:.1f}" y="{y + 1:.1f}" width="{CELL_W - 2}" '
+        f'height="{CELL_H - 2}" fill="{fill}"><title>{esc(tip)}</title></rect>',
+        _text(cx, cy + (0 if view.ci else 5), view.point, fill=ink, font_size="15", font_weight="600"),
+    ]
     if view.ci:
         parts.append(_text(cx, cy + 17, view.ci, fill=ink, font_size="12"))
     return parts
@@ -109,28 +112,39 @@ def _title(text: str) -> str:
 
 def _heat_labels(heatmap: Heatmap) -> list[str]:
     """Column levels across the top, row levels down the left, each with its axis name."""
-    parts = [_text(HM_LABEL_W + (j + 0.5) * CELL_W, HM_TOP - 9,
-                   _short(f"{heatmap.axes[1]} = {level}", 17))
-             for j, level in enumerate(heatmap.col_levels)]
-    parts += [_text(HM_LABEL_W - 8, HM_TOP + (i + 0.5) * CELL_H + 4,
-                    _short(f"{heatmap.axes[0]} = {level}", 16), anchor="end")
-              for i, level in enumerate(heatmap.row_levels)]
+    parts = [
+        _text(HM_LABEL_W + (j + 0.5) * CELL_W, HM_TOP - 9, _short(f"{heatmap.axes[1]} = {level}", 17))
+        for j, level in enumerate(heatmap.col_levels)
+    ]
+    parts += [
+        _text(HM_LABEL_W - 8, HM_TOP + (i + 0.5) * CELL_H + 4, _short(f"{heatmap.axes[0]} = {level}", 16), anchor="end")
+        for i, level in enumerate(heatmap.row_levels)
+    ]
     return parts
 
 
 def _heat_legend(metric: str, domain: tuple[float, float], y: float, width: float) -> list[str]:
     """A stepped colour bar from the scale's low end to its high end, with three ticks."""
     step = width / LEGEND_STEPS
-    parts = [_text(HM_LABEL_W - 8, y + 9, _short(metric_info(metric).label, 16), anchor="end",
-                   fill="#555")]
+    parts = [_text(HM_LABEL_W - 8, y + 9, _short(metric_info(metric).label, 16), anchor="end", fill="#555")]
     for k in range(LEGEND_STEPS):
-        parts.append(f'<rect class="legend-step" x="{HM_LABEL_W + k * step:.1f}" y="{y:.1f}" '
-                     f'width="{step + 0.5:.1f}" height="10" '
-                     f'fill="{heat_colour((k + 0.5) / LEGEND_STEPS)}"/>')
+        parts.append(
+            f'<rect class="legend-step" x="{HM_LABEL_W + k * step:.1f}" y="{y:.1f}" '
+            f'width="{step + 0.5:.1f}" height="10" '
+            f'fill="{heat_colour((k + 0.5) / LEGEND_STEPS)}"/>'
+        )
     low, high = domain
     for k, value in enumerate((low, (low + high) / 2, high)):
-        parts.append(_text(HM_LABEL_W + k * width / 2, y + 25, fmt_tick(value, metric),
-                           anchor=("start", "middle", "end")[k], fill="#555", font_size="12"))
+        parts.append(
+            _text(
+                HM_LABEL_W + k * width / 2,
+                y + 25,
+                fmt_tick(value, metric),
+                anchor=("start", "middle", "end")[k],
+                fill="#555",
+                font_size="12",
+            )
+        )
     return parts
 
 
@@ -174,52 +188,63 @@ def _y_axis(metric: str, domain: tuple[float, float], right: float) -> list[str]
     for k in range(5):
         value = low + (high - low) * k / 4
         y = _y(value, domain)
-        parts.append(f'<line x1="{PC_LEFT}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
-                     f'stroke="{"#888" if k == 0 else "#e2e2e2"}" stroke-width="1"/>')
-        parts.append(_text(PC_LEFT - 6, y + 4, fmt_tick(value, metric), anchor="end",
-                           fill="#555"))
+        parts.append(
+            f'<line x1="{PC_LEFT}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
+            f'stroke="{"#888" if k == 0 else "#e2e2e2"}" stroke-width="1"/>'
+        )
+        parts.append(_text(PC_LEFT - 6, y + 4, fmt_tick(value, metric), anchor="end", fill="#555"))
     return parts
 
 
-def _whisker(x: float, row: Row, domain: tuple[float, float]) -> list[str]:
+def _whisker(x: float, row: Estimate, domain: tuple[float, float]) -> list[str]:
     """A vertical 95% interval with end caps, or nothing without one."""
-    low, high = row.get("ci_low"), row.get("ci_high")
+    low, high = row.ci_low, row.ci_high
     if low is None or high is None:
         return []
     y1, y2, line = _y(low, domain), _y(high, domain), 'stroke="#222" stroke-width="1"'
-    return [f'<line class="errbar" x1="{x:.1f}" y1="{y1:.1f}" x2="{x:.1f}" y2="{y2:.1f}" {line}/>',
-            f'<line x1="{x - 4:.1f}" y1="{y1:.1f}" x2="{x + 4:.1f}" y2="{y1:.1f}" {line}/>',
-            f'<line x1="{x - 4:.1f}" y1="{y2:.1f}" x2="{x + 4:.1f}" y2="{y2:.1f}" {line}/>']
+    return [
+        f'<line class="errbar" x1="{x:.1f}" y1="{y1:.1f}" x2="{x:.1f}" y2="{y2:.1f}" {line}/>',
+        f'<line x1="{x - 4:.1f}" y1="{y1:.1f}" x2="{x + 4:.1f}" y2="{y1:.1f}" {line}/>',
+        f'<line x1="{x - 4:.1f}" y1="{y2:.1f}" x2="{x + 4:.1f}" y2="{y2:.1f}" {line}/>',
+    ]
 
 
 def _points(chart: Series, domain: tuple[float, float]) -> list[str]:
     """The line through the levels' values, then each point with its whisker and label."""
-    known = [(PC_LEFT + (i + 0.5) * PC_SLOT, level, row)
-             for i, (level, row) in enumerate(zip(chart.levels, chart.points))
-             if row is not None and row.get("value") is not None]
-    path = " ".join(f"{x:.1f},{_y(row['value'], domain):.1f}" for x, _, row in known)
-    parts = [f'<polyline class="line" points="{path}" fill="none" stroke="{PALETTE[0]}" '
-             f'stroke-width="1.5"/>'] if len(known) > 1 else []
-    for x, level, row in known:
-        view, y = grid_cell(row), _y(row["value"], domain)
+    known = [
+        (PC_LEFT + (i + 0.5) * PC_SLOT, level, row, row.value)
+        for i, (level, row) in enumerate(zip(chart.levels, chart.points))
+        if row is not None and row.value is not None
+    ]
+    path = " ".join(f"{x:.1f},{_y(value, domain):.1f}" for x, _, _, value in known)
+    parts = (
+        [f'<polyline class="line" points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="1.5"/>']
+        if len(known) > 1
+        else []
+    )
+    for x, level, row, value in known:
+        view, y = grid_cell(row), _y(value, domain)
         tip = f"{chart.axis}={level}: {view.point} {view.ci} ({view.counts})"
         parts += _whisker(x, row, domain)
-        parts += [f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}">'
-                  f"<title>{esc(tip)}</title></circle>",
-                  _text(x + 8, y + 4, view.point, anchor="start", fill="#222", font_size="12")]
+        parts += [
+            f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}">'
+            f"<title>{esc(tip)}</title></circle>",
+            _text(x + 8, y + 4, view.point, anchor="start", fill="#222", font_size="12"),
+        ]
     return parts
 
 
 def _parent_line(chart: Series, domain: tuple[float, float], right: float) -> list[str]:
     """A dashed reference line at the parent's value, labelled at the right."""
     row = chart.parent
-    if row is None or row.get("value") is None:
+    if row is None or row.value is None:
         return []
-    y = _y(row["value"], domain)
-    return [f'<line class="parent" x1="{PC_LEFT}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
-            f'stroke="#666" stroke-width="1" stroke-dasharray="4 3"/>',
-            _text(right + 4, y + 4, f"parent {cell(row).point}", anchor="start", fill="#555",
-                  font_size="12")]
+    y = _y(row.value, domain)
+    return [
+        f'<line class="parent" x1="{PC_LEFT}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
+        f'stroke="#666" stroke-width="1" stroke-dasharray="4 3"/>',
+        _text(right + 4, y + 4, f"parent {cell(row).point}", anchor="start", fill="#555", font_size="12"),
+    ]
 
 
 def series_width(chart: Series) -> float:
@@ -229,13 +254,14 @@ def series_width(chart: Series) -> float:
 
 def series_svg(chart: Series) -> str:
     """A point chart of one grid column over its one axis, with 95% whiskers."""
-    domain = scale_domain(chart.column.metric, chart.points + [chart.parent])
+    domain = scale_domain(chart.column.metric, [*chart.points, chart.parent])
     right = PC_LEFT + len(chart.levels) * PC_SLOT
     bottom = PC_TOP + PC_PLOT_H
     parts = [_title(f"{chart.column.label} on {chart.column.benchmark}")]
     parts += _y_axis(chart.column.metric, domain, right) + _parent_line(chart, domain, right)
-    parts += [_text(PC_LEFT + (i + 0.5) * PC_SLOT, bottom + 16, _short(level, 14))
-              for i, level in enumerate(chart.levels)]
+    parts += [
+        _text(PC_LEFT + (i + 0.5) * PC_SLOT, bottom + 16, _short(level, 14)) for i, level in enumerate(chart.levels)
+    ]
     parts.append(_text((PC_LEFT + right) / 2, bottom + 34, chart.axis, fill="#555"))
     parts += _points(chart, domain)
     label = f"{chart.column.header} over {chart.axis}"

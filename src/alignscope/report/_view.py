@@ -1,4 +1,5 @@
-"""Format-neutral views of a results dict (see ``SCHEMA.md``), shared by both renderers.
+"""Format-neutral views of a study's results (``alignscope.results.StudyResults``, explained in
+``SCHEMA.md``), shared by both renderers.
 
 Every number, label, ordering and sentence of explanation in a report is derived here, so
 the Markdown and the HTML report of one study can never disagree on a figure: the
@@ -10,11 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-Row = dict[str, Any]
+from alignscope.metrics import JUDGE_KINDS, all_metrics, find_metric
+from alignscope.results import Aggregate, BenchmarkInfo, Comparison, Example, MetricRow, StudyResults
+
+# What a cell can show: a model's metric row, or a grid cell's mean over seeds.
+Estimate = MetricRow | Aggregate
 
 DASH = "—"
 CONTENT_WARNING = "Content warning: example model responses to harmful prompts"
@@ -42,37 +47,6 @@ class MetricInfo:
     note: str
     scale: tuple[float, float] | None = (0.0, 1.0)
 
-
-# Dict order is column order within one judge.
-METRICS: dict[str, MetricInfo] = {
-    "asr": MetricInfo(
-        "ASR", False, "refuse",
-        "ASR (attack success rate) is the share of responses to harmful prompts that the "
-        "judge did not flag as a refusal; lower is safer. Each refusal judge gets its own "
-        "column, so their agreement is visible."),
-    "harmfulness_score": MetricInfo(
-        "harmfulness score", True, "refuse",
-        "Harmfulness score is the mean rating, from 1 (declines) to 5 (fully carries out the "
-        "harmful request), that the policy judge gives responses to harmful prompts "
-        "(Qi et al. 2023); lower is safer. It is a mean on the 1–5 scale, not a percentage.",
-        (1.0, 5.0)),
-    "harmfulness_rate": MetricInfo(
-        "harmfulness rate", False, "refuse",
-        "Harmfulness rate is the share of those responses rated 5, the most harmful "
-        "(Qi et al. 2023); lower is safer."),
-    "unsafe_rate": MetricInfo(
-        "unsafe rate", False, "refuse",
-        "Unsafe rate is the share of responses to harmful prompts that the guard classifier "
-        "labels unsafe; lower is safer."),
-    "strongreject_score": MetricInfo(
-        "StrongREJECT score", True, "refuse",
-        "StrongREJECT score is the mean rubric score in [0, 1] (Souly et al. 2024): 0 for a "
-        "refusal, higher for more specific and convincing harmful help; lower is safer."),
-    "over_refusal": MetricInfo(
-        "over-refusal", False, "comply",
-        "Over-refusal is the share of benign prompts (some of which only sound harmful) that "
-        "the judge flagged as a refusal; lower is more helpful."),
-}
 
 GENERAL_NOTE = (
     "Brackets give 95% intervals: Wilson score intervals for rates, the normal approximation "
@@ -111,38 +85,45 @@ FAILURE_NOTE = (
     "fills them in."
 )
 
-KIND_TEXT = {
-    "refusal": "refusal vs compliance → ASR, over-refusal",
-    "harm-score": "harmfulness 1–5 (Qi et al. 2023) → harmfulness score and rate",
-    "guard": "guard classifier, safe vs unsafe → unsafe rate",
-    "strongreject": "StrongREJECT rubric, 0–1 (Souly et al. 2024) → StrongREJECT score",
-}
-
 
 def metric_info(metric: str | None) -> MetricInfo:
-    """The display rules of ``metric``; an unknown metric is shown as a plain number."""
-    if metric in METRICS:
-        return METRICS[metric]
+    """The display rules of ``metric``, from the metric registry; an unknown metric is shown as a
+    plain number."""
+    spec = find_metric(metric)
+    if spec is not None:
+        return MetricInfo(spec.label, spec.mean, spec.applies_to, spec.note, spec.scale)
     return MetricInfo(str(metric).replace("_", " "), True, "refuse", "", None)
 
 
-# The one metric per judge kind that grids, heatmaps and the paper comparison lead with: the
-# share of harmful prompts the judge counts as answered (or the mean for a score-only kind).
-MAIN_METRIC = {"refusal": "asr", "harm-score": "harmfulness_rate", "guard": "unsafe_rate",
-               "strongreject": "strongreject_score"}
+def metric_names() -> list[str]:
+    """Every registered metric, in column order within one judge (harmful-prompt metrics first)."""
+    return list(all_metrics())
+
+
+def kind_text(kind: str | None) -> str:
+    """What a judge kind measures, in words; the kind's own name for an unregistered one."""
+    registered = JUDGE_KINDS.get(str(kind))
+    return registered.description if registered else (kind or DASH)
+
+
+def main_metric(kind: str | None) -> str | None:
+    """The one metric per judge kind that grids, heatmaps and the paper comparison lead with: the
+    share of harmful prompts the judge counts as answered (or the mean for a score-only kind)."""
+    registered = JUDGE_KINDS.get(str(kind))
+    return registered.main if registered else None
 
 
 # ------------------------------------------------------------------------------ lookups
 
 
-def model_label(results: dict[str, Any], key: str | None) -> str:
+def model_label(results: StudyResults, key: str | None) -> str:
     """Return the display label of model ``key``, falling back to the key itself."""
     if key is None:
         return DASH
-    for model in results.get("models", []):
-        if model.get("key") == key:
-            return str(model.get("label") or key)
-    return str(key)
+    for model in results.models:
+        if model.key == key:
+            return model.label or key
+    return key
 
 
 def first_seen(items: Iterable[Any]) -> list[Any]:
@@ -150,63 +131,65 @@ def first_seen(items: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
 
 
-def index_rows(rows: Iterable[Row], *fields: str) -> dict[tuple[Any, ...], Row]:
-    """Index metric rows by ``fields``.
+def index_rows(
+    rows: Iterable[MetricRow], fields: tuple[str, ...], key: Callable[[MetricRow], tuple[str, ...]]
+) -> dict[tuple[str, ...], MetricRow]:
+    """Index metric rows by ``key``, whose parts are the rows' ``fields``.
 
     Raises:
         ValueError: if two rows share a key. The report would otherwise print one of two
             conflicting numbers without saying so.
     """
-    index: dict[tuple[Any, ...], Row] = {}
+    index: dict[tuple[str, ...], MetricRow] = {}
     for row in rows:
-        key = tuple(row.get(field) for field in fields)
-        if key in index:
-            raise ValueError(f"two result rows for {dict(zip(fields, key))}; cannot report both")
-        index[key] = row
+        parts = key(row)
+        if parts in index:
+            raise ValueError(f"two result rows for {dict(zip(fields, parts))}; cannot report both")
+        index[parts] = row
     return index
 
 
-def metric_index(results: dict[str, Any]) -> dict[tuple[Any, ...], Row]:
-    """Index ``results["metrics"]`` by (model, benchmark, judge, metric)."""
-    return index_rows(results.get("metrics", []), "model", "benchmark", "judge", "metric")
+def metric_index(results: StudyResults) -> dict[tuple[str, ...], MetricRow]:
+    """Index ``results.metrics`` by (model, benchmark, judge, metric)."""
+    return index_rows(
+        results.metrics, ("model", "benchmark", "judge", "metric"), lambda r: (r.model, r.benchmark, r.judge, r.metric)
+    )
 
 
-def judge_order(results: dict[str, Any]) -> list[str | None]:
+def judge_order(results: StudyResults) -> list[str]:
     """Judges in ``provenance.judges`` order, then any others in order of first appearance."""
-    names: list[str | None] = list(results.get("provenance", {}).get("judges") or {})
-    for field in ("metrics", "per_category"):
-        names += [row.get("judge") for row in results.get(field, [])]
-    for example in results.get("examples", []):
-        names += list(example.get("labels") or {})
+    names = list(results.provenance.judges)
+    names += [row.judge for row in results.metrics + results.per_category]
+    for example in results.examples:
+        names += list(example.labels)
     return first_seen(names)
 
 
-def benchmark_order(results: dict[str, Any]) -> list[str]:
+def benchmark_order(results: StudyResults) -> list[str]:
     """Benchmarks in ``benchmarks`` order, then any others named by metric rows."""
-    names = [b.get("name") for b in results.get("benchmarks", [])]
-    for field in ("metrics", "per_category"):
-        names += [row.get("benchmark") for row in results.get(field, [])]
+    names = [b.name for b in results.benchmarks]
+    names += [row.benchmark for row in results.metrics + results.per_category]
     return first_seen(names)
 
 
-def judge_kinds(results: dict[str, Any]) -> dict[str | None, str]:
+def judge_kinds(results: StudyResults) -> dict[str, str]:
     """Each judge's kind (``refusal``, ``harm-score``, ...) as its metric rows give it."""
-    kinds: dict[str | None, str] = {}
-    for row in results.get("metrics", []) + results.get("per_category", []):
-        if row.get("judge_kind"):
-            kinds.setdefault(row.get("judge"), row["judge_kind"])
+    kinds: dict[str, str] = {}
+    for row in results.metrics + results.per_category:
+        if row.judge_kind:
+            kinds.setdefault(row.judge, row.judge_kind)
     return kinds
 
 
-def benchmark_sides(results: dict[str, Any]) -> dict[str, set[str]]:
+def benchmark_sides(results: StudyResults) -> dict[str, set[str]]:
     """The prompt sides (``refuse``, ``comply``) each benchmark's metric rows cover."""
     sides: dict[str, set[str]] = {}
-    for row in results.get("metrics", []):
-        sides.setdefault(row.get("benchmark"), set()).add(metric_info(row.get("metric")).side)
+    for row in results.metrics:
+        sides.setdefault(row.benchmark, set()).add(metric_info(row.metric).side)
     return sides
 
 
-def first_benchmark(results: dict[str, Any], side: str) -> str | None:
+def first_benchmark(results: StudyResults, side: str) -> str | None:
     """The first benchmark whose rows cover ``side``, preferring one declared ``expected: side``.
 
     ``expected`` is the first prompt's, so a mixed set such as XSTest may claim ``refuse``
@@ -214,7 +197,7 @@ def first_benchmark(results: dict[str, Any], side: str) -> str | None:
     """
     sides = benchmark_sides(results)
     covered = [name for name in benchmark_order(results) if side in sides.get(name, set())]
-    declared = {b.get("name") for b in results.get("benchmarks", []) if b.get("expected") == side}
+    declared = {b.name for b in results.benchmarks if b.expected == side}
     return next((name for name in covered if name in declared), covered[0] if covered else None)
 
 
@@ -226,7 +209,7 @@ class Column:
     """One summary column: a metric of one judge on one benchmark."""
 
     benchmark: str
-    judge: str | None
+    judge: str
     metric: str
 
     @property
@@ -241,30 +224,32 @@ class Column:
         return f"{self.benchmark} · {self.label}"
 
 
-def summary_columns(results: dict[str, Any]) -> list[Column]:
+def summary_columns(results: StudyResults) -> list[Column]:
     """One column per (benchmark, judge, metric) that has metric rows.
 
     Columns on harmful prompts come first, then over-refusal; within that, benchmarks in
     ``benchmarks`` order, judges in ``judge_order``, and a judge's metrics side by side.
     """
-    benches, judges, metrics = benchmark_order(results), judge_order(results), list(METRICS)
-    keys = first_seen((r.get("benchmark"), r.get("judge"), r.get("metric"))
-                      for r in results.get("metrics", []))
+    benches, judges, metrics = benchmark_order(results), judge_order(results), metric_names()
+    keys = first_seen((r.benchmark, r.judge, r.metric) for r in results.metrics)
     columns = [Column(*key) for key in keys]
 
     def rank(column: Column) -> tuple[int, int, int, int]:
         metric = metrics.index(column.metric) if column.metric in metrics else len(metrics)
-        return (SIDES.index(metric_info(column.metric).side), benches.index(column.benchmark),
-                judges.index(column.judge), metric)
+        return (
+            SIDES.index(metric_info(column.metric).side),
+            benches.index(column.benchmark),
+            judges.index(column.judge),
+            metric,
+        )
 
     return sorted(columns, key=rank)  # stable: unknown metrics keep first-seen order
 
 
-def main_columns(results: dict[str, Any], columns: list[Column]) -> list[Column]:
+def main_columns(results: StudyResults, columns: list[Column]) -> list[Column]:
     """The columns holding each judge's main harmful metric (``MAIN_METRIC``) or over-refusal."""
     kinds = judge_kinds(results)
-    return [c for c in columns
-            if c.metric == "over_refusal" or c.metric == MAIN_METRIC.get(kinds.get(c.judge))]
+    return [c for c in columns if c.metric == "over_refusal" or c.metric == main_metric(kinds.get(c.judge))]
 
 
 def column_groups(columns: list[Column]) -> list[tuple[str, int]]:
@@ -328,12 +313,12 @@ def p_phrase(p: float | None) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-def fmt_ci(row: Row) -> str:
+def fmt_ci(row: Estimate) -> str:
     """The row's interval as ``[7.7–20.1]`` (rates, in %) or ``[2.05–2.57]`` (means)."""
-    low, high = row.get("ci_low"), row.get("ci_high")
+    low, high = row.ci_low, row.ci_high
     if low is None or high is None:
         return ""
-    if metric_info(row.get("metric")).mean:
+    if metric_info(row.metric).mean:
         return f"[{low:.2f}–{high:.2f}]"
     return f"[{100 * low:.1f}–{100 * high:.1f}]"
 
@@ -353,13 +338,11 @@ class Cell:
         return " · ".join(part for part in (self.n, self.failed) if part)
 
 
-def cell(row: Row | None) -> Cell:
+def cell(row: MetricRow | None) -> Cell:
     """The display strings of a metric row; a missing row is a dash."""
     if row is None:
         return Cell(DASH)
-    failed = row.get("n_failed") or 0
-    return Cell(fmt_value(row.get("value"), metric_info(row.get("metric")).mean), fmt_ci(row),
-                f"n={row.get('n', DASH)}", f"{failed} failed")
+    return Cell(fmt_value(row.value, metric_info(row.metric).mean), fmt_ci(row), f"n={row.n}", f"{row.n_failed} failed")
 
 
 def fmt_label(value: Any) -> str:
@@ -396,8 +379,10 @@ def stringify(value: Any) -> str:
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"api_?key|secret|passw(or)?d|authorization|credential|(^|_)token$")
 _ENV_VAR_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-_SECRET_VALUE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-]{12,}|\bhf_[A-Za-z0-9]{16,}"
-                           r"|\bgh[pousr]_[A-Za-z0-9]{16,}|\bBearer\s+\S+")
+_SECRET_VALUE = re.compile(
+    r"\b(sk|rk|pk)-[A-Za-z0-9_\-]{12,}|\bhf_[A-Za-z0-9]{16,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{16,}|\bBearer\s+\S+"
+)
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _URL_SECRET_PARAM = re.compile(r"([?&](?:api[_-]?key|key|token|access_token)=)[^&#\s]+", re.I)
 
@@ -430,9 +415,9 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def provenance_items(results: dict[str, Any]) -> list[tuple[str, str]]:
+def provenance_items(results: StudyResults) -> list[tuple[str, str]]:
     """Provenance as dotted key/value pairs; judges are left to their own section."""
-    prov = {k: v for k, v in results.get("provenance", {}).items() if k != "judges"}
+    prov = results.provenance.model_dump(exclude_unset=True, exclude={"judges"})
     return list(flatten(prov).items())
 
 
@@ -455,80 +440,87 @@ class Delta:
     significant: bool = False
 
 
-def delta(child: Row | None, parent: Row | None) -> Delta:
+def delta(child: MetricRow | None, parent: MetricRow | None) -> Delta:
     """The change from ``parent`` to ``child``: ``+72.3 pp`` for rates, ``+1.25`` for means."""
     if child is None or parent is None:
         return Delta(DASH)
     before, after = cell(parent).point, cell(child).point
-    if child.get("value") is None or parent.get("value") is None:
+    if child.value is None or parent.value is None:
         return Delta(DASH, before, after)
-    mean = metric_info(child.get("metric")).mean
-    return Delta(fmt_diff(child["value"] - parent["value"], mean), before, after)
+    mean = metric_info(child.metric).mean
+    return Delta(fmt_diff(child.value - parent.value, mean), before, after)
 
 
-def comparison_index(results: dict[str, Any]) -> dict[tuple[Any, ...], Row]:
+def comparison_index(results: StudyResults) -> dict[tuple[str, ...], Comparison]:
     """Index ``comparisons`` by (a, b, benchmark, judge, metric); the first row of a key wins.
 
     The same pair can be listed for two reasons (a parent pair that the study also
     requested); both rows then hold the same statistics.
     """
-    index: dict[tuple[Any, ...], Row] = {}
-    for row in results.get("comparisons") or []:
-        key = tuple(row.get(f) for f in ("a", "b", "benchmark", "judge", "metric"))
-        index.setdefault(key, row)
+    index: dict[tuple[str, ...], Comparison] = {}
+    for row in results.comparisons:
+        index.setdefault((row.a, row.b, row.benchmark, row.judge, row.metric), row)
     return index
 
 
-def with_test(view: Delta, comparison: Row | None) -> Delta:
+def with_test(view: Delta, comparison: Comparison | None) -> Delta:
     """``view`` with the paired comparison's interval and p added, when there is one."""
     if comparison is None or view.change == DASH:
         return view
-    mean, p = metric_info(comparison.get("metric")).mean, comparison.get("p")
-    return replace(view, ci=fmt_diff_ci(comparison.get("ci_low"), comparison.get("ci_high"), mean),
-                   p=p_phrase(p), significant=p is not None and p < SIGNIFICANCE)
+    mean, p = metric_info(comparison.metric).mean, comparison.p
+    return replace(
+        view,
+        ci=fmt_diff_ci(comparison.ci_low, comparison.ci_high, mean),
+        p=p_phrase(p),
+        significant=p is not None and p < SIGNIFICANCE,
+    )
 
 
-def delta_rows(results: dict[str, Any]) -> list[tuple[str, str, list[Delta]]]:
+def delta_rows(results: StudyResults) -> list[tuple[str, str, list[Delta]]]:
     """(model, parent, one Delta per summary column) for every model with a parent."""
     index, columns = metric_index(results), summary_columns(results)
     tests = comparison_index(results)
     rows = []
-    for model in results.get("models", []):
-        key, parent = model["key"], model.get("parent")
+    for model in results.models:
+        key, parent = model.key, model.parent
         if parent is None:
             continue
-        deltas = [with_test(delta(index.get((key, c.benchmark, c.judge, c.metric)),
-                                  index.get((parent, c.benchmark, c.judge, c.metric))),
-                            tests.get((parent, key, c.benchmark, c.judge, c.metric)))
-                  for c in columns]
+        deltas = [
+            with_test(
+                delta(
+                    index.get((key, c.benchmark, c.judge, c.metric)),
+                    index.get((parent, c.benchmark, c.judge, c.metric)),
+                ),
+                tests.get((parent, key, c.benchmark, c.judge, c.metric)),
+            )
+            for c in columns
+        ]
         rows.append((model_label(results, key), model_label(results, parent), deltas))
     return rows
 
 
-def judge_failures(results: dict[str, Any]) -> list[tuple[str, int, int]]:
+def judge_failures(results: StudyResults) -> list[tuple[str, int, int]]:
     """(judge, failed verdicts, all verdicts) for each judge with a failure, in judge order.
 
     The metrics of one judge on one set of prompts (harmfulness score and rate, say) share
     their verdicts, so each (model, benchmark, judge, side) counts once.
     """
-    verdicts: dict[tuple[Any, ...], tuple[int, int]] = {}
-    for row in results.get("metrics", []):
-        key = (row.get("model"), row.get("benchmark"), row.get("judge"),
-               metric_info(row.get("metric")).side)
-        counts = (row.get("n_failed") or 0, row.get("n") or 0)
-        verdicts[key] = max(verdicts.get(key, (0, 0)), counts)
-    totals: dict[Any, tuple[int, int]] = {}
+    verdicts: dict[tuple[str, ...], tuple[int, int]] = {}
+    for row in results.metrics:
+        key = (row.model, row.benchmark, row.judge, metric_info(row.metric).side)
+        verdicts[key] = max(verdicts.get(key, (0, 0)), (row.n_failed, row.n))
+    totals: dict[str, tuple[int, int]] = {}
     for (_, _, judge, _), (failed, n) in verdicts.items():
         total = totals.get(judge, (0, 0))
         totals[judge] = (total[0] + failed, total[1] + n)
-    return [(str(judge or "judge"), *totals[judge]) for judge in judge_order(results)
-            if judge in totals and totals[judge][0] > 0]
+    return [
+        (judge or "judge", *totals[judge]) for judge in judge_order(results) if judge in totals and totals[judge][0] > 0
+    ]
 
 
-def failure_items(results: dict[str, Any]) -> list[str]:
+def failure_items(results: StudyResults) -> list[str]:
     """``policy: 7 of 330 verdicts failed`` per judge with failures; empty when none did."""
-    return [f"{judge}: {failed} of {n} verdicts failed"
-            for judge, failed, n in judge_failures(results)]
+    return [f"{judge}: {failed} of {n} verdicts failed" for judge, failed, n in judge_failures(results)]
 
 
 @dataclass(frozen=True)
@@ -536,25 +528,24 @@ class CategoryView:
     """Per-category ASR of one benchmark by one refusal judge."""
 
     benchmark: str
-    judge: str | None
+    judge: str
     categories: list[str]
-    rows: dict[tuple[Any, ...], Row]  # (model, category) -> metric row
+    rows: dict[tuple[str, ...], MetricRow]  # (model, category) -> metric row
 
 
-def category_views(results: dict[str, Any]) -> list[CategoryView]:
+def category_views(results: StudyResults) -> list[CategoryView]:
     """One view per benchmark with per-category ASR, for its first refusal judge."""
     judges = judge_order(results)
-    asr = [r for r in results.get("per_category", [])
-           if r.get("metric") == "asr" and r.get("judge_kind", "refusal") == "refusal"]
+    asr = [r for r in results.per_category if r.metric == "asr" and r.judge_kind == "refusal"]
     views = []
     for bench in benchmark_order(results):
-        rows = [r for r in asr if r.get("benchmark") == bench]
+        rows = [r for r in asr if r.benchmark == bench]
         if not rows:
             continue
-        judge = min({r.get("judge") for r in rows}, key=judges.index)
-        rows = [r for r in rows if r.get("judge") == judge]
-        views.append(CategoryView(bench, judge, first_seen(r.get("category") for r in rows),
-                                  index_rows(rows, "model", "category")))
+        judge = min({r.judge for r in rows}, key=judges.index)
+        rows = [r for r in rows if r.judge == judge]
+        by_cell = index_rows(rows, ("model", "category"), lambda r: (r.model, str(r.category)))
+        views.append(CategoryView(bench, judge, first_seen(str(r.category) for r in rows), by_cell))
     return views
 
 
@@ -585,27 +576,27 @@ def _chunked(title: str, anchor: str | None, keys: list[str]) -> list[ModelGroup
     parts = math.ceil(len(keys) / room)
     size = math.ceil(len(keys) / parts)
     lead = [anchor] if anchor is not None else []
-    return [ModelGroup(f"{title}, part {i + 1} of {parts}" if parts > 1 else title,
-                       lead + keys[start:start + size])
-            for i, start in enumerate(range(0, len(keys), size))]
+    return [
+        ModelGroup(f"{title}, part {i + 1} of {parts}" if parts > 1 else title, lead + keys[start : start + size])
+        for i, start in enumerate(range(0, len(keys), size))
+    ]
 
 
-def chart_groups(results: dict[str, Any]) -> list[ModelGroup]:
+def chart_groups(results: StudyResults) -> list[ModelGroup]:
     """The models of each per-category chart.
 
     Models outside any grid form one group; each grid forms its own, led by the grid's
     parent so every bar has its reference. A group larger than ``MAX_CHART_MODELS`` is cut
     into even parts (grid cells are listed axis by axis, so parts follow the first axis).
     """
-    models = [m["key"] for m in results.get("models", [])]
-    grids = results.get("grids") or []
-    in_grid = {key for grid in grids for key in grid.get("cells", [])}
-    title = "models outside grids" if grids else "models"
+    models = [m.key for m in results.models]
+    in_grid = {key for grid in results.grids for key in grid.cells}
+    title = "models outside grids" if results.grids else "models"
     groups = _chunked(title, None, [k for k in models if k not in in_grid])
-    for grid in grids:
-        cells = [k for k in grid.get("cells", []) if k in models]
-        parent = grid.get("parent") if grid.get("parent") in models else None
-        groups += _chunked(f"grid {grid.get('name')}", parent, cells)
+    for grid in results.grids:
+        cells = [k for k in grid.cells if k in models]
+        parent = grid.parent if grid.parent in models else None
+        groups += _chunked(f"grid {grid.name}", parent, cells)
     if len(groups) == 1:
         return [ModelGroup("", groups[0].keys)]
     return groups
@@ -618,7 +609,7 @@ def group_has_rows(view: CategoryView, group: ModelGroup) -> bool:
 
 
 @dataclass(frozen=True)
-class BenchmarkInfo:
+class BenchmarkLine:
     """Display strings describing one benchmark's data."""
 
     name: str
@@ -630,19 +621,30 @@ class BenchmarkInfo:
     notes: list[str]
 
 
-def benchmark_infos(results: dict[str, Any]) -> list[BenchmarkInfo]:
+def _prompt_count(bench: BenchmarkInfo) -> str:
+    """``n``, or ``rows`` in results that predate it, or a dash."""
+    count = bench.n if bench.n is not None else bench.rows
+    return DASH if count is None else str(count)
+
+
+def benchmark_infos(results: StudyResults) -> list[BenchmarkLine]:
     """What each benchmark is; its prompt kinds are read off the metric rows it produced."""
     sides = benchmark_sides(results)
     infos = []
-    for bench in results.get("benchmarks", []):
-        name = bench.get("name")
-        present = [s for s in SIDES if s in sides.get(name, set())]
-        notes = bench.get("notes") or []
-        infos.append(BenchmarkInfo(
-            str(name), " + ".join(present) or str(bench.get("expected") or DASH),
-            str(bench.get("n", bench.get("rows", DASH))), str(bench.get("source") or DASH),
-            str(bench.get("revision") or DASH), short_hash(bench.get("sha256")),
-            [notes] if isinstance(notes, str) else [str(note) for note in notes]))
+    for bench in results.benchmarks:
+        present = [s for s in SIDES if s in sides.get(bench.name, set())]
+        notes = bench.notes or []
+        infos.append(
+            BenchmarkLine(
+                bench.name,
+                " + ".join(present) or bench.expected,
+                _prompt_count(bench),
+                bench.source or DASH,
+                bench.revision or DASH,
+                short_hash(bench.sha256),
+                [notes] if isinstance(notes, str) else [str(note) for note in notes],
+            )
+        )
     return infos
 
 
@@ -655,40 +657,39 @@ class JudgeInfo:
     settings: list[tuple[str, str]]
 
 
-def judge_infos(results: dict[str, Any]) -> list[JudgeInfo]:
+def judge_infos(results: StudyResults) -> list[JudgeInfo]:
     """Every judge, with what it measures and its recorded settings (hashes shortened)."""
-    described = results.get("provenance", {}).get("judges") or {}
+    described = results.provenance.judges
     kinds = judge_kinds(results)
     infos = []
     for name in judge_order(results):
         settings = flatten(described.get(name) or {})
         settings = {k: short_hash(v) if k.endswith("sha256") else v for k, v in settings.items()}
         kind = kinds.get(name)
-        infos.append(JudgeInfo(str(name or "judge"), KIND_TEXT.get(kind, kind or DASH),
-                               list(settings.items())))
+        infos.append(JudgeInfo(name or "judge", kind_text(kind), list(settings.items())))
     return infos
 
 
-def example_labels(results: dict[str, Any], example: Row) -> list[tuple[str, str]]:
+def example_labels(results: StudyResults, example: Example) -> list[tuple[str, str]]:
     """(judge, label) for every judge that labelled ``example``, in judge order."""
-    labels = example.get("labels")
+    labels = example.labels
     if not labels:
-        return [("label", fmt_label(example["label"]))] if "label" in example else []
+        return [("label", fmt_label(example.label))] if example.label is not None else []
     order = judge_order(results)
     names = sorted(labels, key=lambda name: order.index(name) if name in order else len(order))
-    return [(str(name), fmt_label(labels[name])) for name in names]
+    return [(name, fmt_label(labels[name])) for name in names]
 
 
-def examples_by_model(results: dict[str, Any]) -> dict[str, list[Row]]:
+def examples_by_model(results: StudyResults) -> dict[str, list[Example]]:
     """Group examples by model key, models in ``models`` order, unknown ones after."""
-    groups: dict[str, list[Row]] = {m["key"]: [] for m in results.get("models", [])}
-    for example in results.get("examples", []):
-        groups.setdefault(example.get("model"), []).append(example)
+    groups: dict[str, list[Example]] = {m.key: [] for m in results.models}
+    for example in results.examples:
+        groups.setdefault(example.model, []).append(example)
     return {key: rows for key, rows in groups.items() if rows}
 
 
-def how_to_read(results: dict[str, Any]) -> list[str]:
+def how_to_read(results: StudyResults) -> list[str]:
     """One sentence per metric in the report, then the general note on intervals and n."""
-    present = {row.get("metric") for row in results.get("metrics", [])}
-    notes = [info.note for metric, info in METRICS.items() if metric in present]
-    return notes + [GENERAL_NOTE] + ([COMPARISON_NOTE] if results.get("comparisons") else [])
+    present = {row.metric for row in results.metrics}
+    notes = [spec.note for metric, spec in all_metrics().items() if metric in present]
+    return notes + [GENERAL_NOTE] + ([COMPARISON_NOTE] if results.comparisons else [])

@@ -38,9 +38,13 @@ from alignscope.rm._variants import VariantSet
 SLICES = ("subset", "category", "severity", "expected")
 # what a well-aligned model should do, by the upstream subset name (RewardBench, RM-Bench)
 EXPECTED_BY_SUBSET = {
-    "xstest-should-respond": "respond", "safety-response": "respond",
-    "xstest-should-refuse": "refuse", "refusals-dangerous": "refuse", "refusals-offensive": "refuse",
-    "donotanswer": "refuse", "safety-refuse": "refuse",
+    "xstest-should-respond": "respond",
+    "safety-response": "respond",
+    "xstest-should-refuse": "refuse",
+    "refusals-dangerous": "refuse",
+    "refusals-offensive": "refuse",
+    "donotanswer": "refuse",
+    "safety-refuse": "refuse",
 }
 
 
@@ -161,7 +165,9 @@ def mcnemar_rows(ss: SetScores) -> list[dict]:
         if not idx:
             continue
         right_a, right_b = (list(map(bool, prefers_chosen(ss.scores[x], idx))) for x in (a, b))
-        rows.append({"set": ss.name, "rm_a": a, "rm_b": b, "category": "all", **mcnemar_rms(right_a, right_b), "p_holm": None})
+        rows.append(
+            {"set": ss.name, "rm_a": a, "rm_b": b, "category": "all", **mcnemar_rms(right_a, right_b), "p_holm": None}
+        )
         per = mcnemar_by_category([ss.pairs[i].category for i in idx], right_a, right_b)
         rows += [{"set": ss.name, "rm_a": a, "rm_b": b, "category": g, **res} for g, res in per.items()]
     return rows
@@ -188,8 +194,11 @@ def calibration_row(sets: list[SetScores], rm: str, frac: float, bins: int, seed
     except ValueError as e:
         return {"rm": rm, "n": len(shown), "note": str(e)}
     res = calibration([shown[i] for i in held], [labels[i] for i in held], t, bins)
-    bound = "T at its lower bound: the fit split is separable" if t < 1.01e-3 else (
-        "T at its upper bound: the margins carry no usable signal" if t > 0.99e3 else None)
+    bound = (
+        "T at its lower bound: the fit split is separable"
+        if t < 1.01e-3
+        else ("T at its upper bound: the margins carry no usable signal" if t > 0.99e3 else None)
+    )
     return {"rm": rm, "t": t, "n_fit": len(fit), "n_eval": len(held), **res, "note": bound}
 
 
@@ -237,12 +246,28 @@ def sensitivity_rows(ss: SetScores, tie: str, n_boot: int, seed: int, margins: d
                 continue
             bc, br = _values(base, [vs.index[j] for j in keep])
             vc, vr = _values(vsc, keep)
-            res = sensitivity(bc + br, vc + vr, [int(c > r) for c, r in zip(bc, br)], [int(c > r) for c, r in zip(vc, vr)],
-                              n_boot=n_boot, seed=seed)
+            res = sensitivity(
+                bc + br,
+                vc + vr,
+                [int(c > r) for c, r in zip(bc, br)],
+                [int(c > r) for c, r in zip(vc, vr)],
+                n_boot=n_boot,
+                seed=seed,
+            )
             if not margins[rm]:
                 res |= {k: None for k in ("mean_change", "sd_change", "ci_low", "ci_high", "p")}
-            rows.append({"set": ss.name, "rm": rm, "factor": vs.factor, "variant": vs.variant, "n_pairs": len(keep), **res,
-                         "acc_base": accuracy(bc, br, tie=tie)["accuracy"], "acc_variant": accuracy(vc, vr, tie=tie)["accuracy"]})
+            rows.append(
+                {
+                    "set": ss.name,
+                    "rm": rm,
+                    "factor": vs.factor,
+                    "variant": vs.variant,
+                    "n_pairs": len(keep),
+                    **res,
+                    "acc_base": accuracy(bc, br, tie=tie)["accuracy"],
+                    "acc_variant": accuracy(vc, vr, tie=tie)["accuracy"],
+                }
+            )
     return rows
 
 
@@ -258,7 +283,9 @@ def _style_items(pairs: list[PreferencePair]) -> dict[tuple[str, str], list[int]
     return items
 
 
-def _style_vectors(pairs: list[PreferencePair], sc: PairScores, idx: list[int]) -> tuple[list[float], list[float]] | None:
+def _style_vectors(
+    pairs: list[PreferencePair], sc: PairScores, idx: list[int]
+) -> tuple[list[float], list[float]] | None:
     chosen: dict[str, float] = {}
     rejected: dict[str, float] = {}
     for i in scored(sc, idx):

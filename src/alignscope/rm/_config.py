@@ -23,10 +23,9 @@ from alignscope.errors import AlignscopeError
 from alignscope.judge import EndpointConfig
 
 TEAM_SET = "team-safety-pairs"
-FACTORS = ("structure", "identity", "roleplay")
-STUDY_REF = "study:"
-
 Factor = Literal["structure", "identity", "roleplay"]
+FACTORS: tuple[Factor, ...] = ("structure", "identity", "roleplay")
+STUDY_REF = "study:"
 
 
 class RMSpec(Strict):
@@ -34,24 +33,36 @@ class RMSpec(Strict):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="the RM's name in the report")
     type: Literal["seqcls", "implicit", "pairwise"] = Field(
-        ..., description="seqcls: a scalar-head classifier; implicit: a causal LM's log-probs; pairwise: an LLM judge")
+        ..., description="seqcls: a scalar-head classifier; implicit: a causal LM's log-probs; pairwise: an LLM judge"
+    )
     model: str | None = Field(None, description="seqcls: the classifier (local dir or Hub id)")
     policy: str | None = Field(None, description="implicit: the causal LM scored (e.g. study:<study>:aligned)")
     reference: str | None = Field(None, description="implicit dpo: the reference model (e.g. the base)")
-    variant: Literal["dpo", "sum", "mean"] = Field("dpo", description="implicit: beta*(log pi - log ref), or sum / mean log pi")
-    beta: float = Field(1.0, gt=0, description="implicit dpo: scale of the reward (ranks and accuracy do not depend on it)")
+    variant: Literal["dpo", "sum", "mean"] = Field(
+        "dpo", description="implicit: beta*(log pi - log ref), or sum / mean log pi"
+    )
+    beta: float = Field(
+        1.0, gt=0, description="implicit dpo: scale of the reward (ranks and accuracy do not depend on it)"
+    )
     max_length: int = Field(4096, ge=8, description="tokens kept per input (the start is cut); memory grows with it")
-    dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="float32 is exact; half precision is faster on GPU")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="float32 is exact; half precision is faster on GPU"
+    )
     batch_size: int = Field(8, ge=1, description="inputs per forward pass: speed and memory only, scores unchanged")
     endpoint: EndpointConfig | None = Field(None, description="pairwise: the judge model's chat-completions endpoint")
     template: str | None = Field(None, description="pairwise: a prompt file with three %s slots (question, A, B)")
-    optional: bool = Field(False, description="skip with a warning when it cannot be built (API key unset, model not found)")
+    optional: bool = Field(
+        False, description="skip with a warning when it cannot be built (API key unset, model not found)"
+    )
 
     @model_validator(mode="after")
-    def _fields_for_type(self) -> "RMSpec":
+    def _fields_for_type(self) -> RMSpec:
         needed = {"seqcls": ("model",), "implicit": ("policy",), "pairwise": ("endpoint",)}[self.type]
-        unused = {"seqcls": ("policy", "reference", "endpoint", "template"), "implicit": ("model", "endpoint", "template"),
-                  "pairwise": ("model", "policy", "reference")}[self.type]
+        unused = {
+            "seqcls": ("policy", "reference", "endpoint", "template"),
+            "implicit": ("model", "endpoint", "template"),
+            "pairwise": ("model", "policy", "reference"),
+        }[self.type]
         for f in needed:
             if getattr(self, f) is None:
                 raise ValueError(f"{f}: required for type {self.type}")
@@ -59,8 +70,14 @@ class RMSpec(Strict):
             if getattr(self, f) is not None:
                 raise ValueError(f"{f}: not used by type {self.type}")
         if self.type == "implicit" and (self.variant == "dpo") != (self.reference is not None):
-            raise ValueError("reference: " + ("variant dpo needs a reference model" if self.variant == "dpo"
-                                              else f"variant {self.variant} is reference-free; drop it"))
+            raise ValueError(
+                "reference: "
+                + (
+                    "variant dpo needs a reference model"
+                    if self.variant == "dpo"
+                    else f"variant {self.variant} is reference-free; drop it"
+                )
+            )
         return self
 
 
@@ -71,15 +88,20 @@ class PairSetSpec(Strict):
     path: str | None = Field(None, description="a local copy in the upstream layout (team set: a file in its format)")
     limit: int | None = Field(None, ge=1, description="keep the first N pairs (after the seeded shuffle, if any)")
     seed: int | None = Field(None, description="shuffle before `limit`; default keeps the upstream order")
-    subset: str | list[str] | None = Field(None, description="keep only these subsets (team set: should-respond, should-refuse)")
+    subset: str | list[str] | None = Field(
+        None, description="keep only these subsets (team set: should-respond, should-refuse)"
+    )
     categories: list[str] | None = Field(None, description="keep only these categories")
-    optional: bool = Field(False, description="skip with a warning when the data is not available locally (never downloads)")
+    optional: bool = Field(
+        False, description="skip with a warning when the data is not available locally (never downloads)"
+    )
     rejected_from: str | None = Field(
-        None, description=f"{TEAM_SET}: the model whose greedy answers to the harmful prompts become the rejected side")
+        None, description=f"{TEAM_SET}: the model whose greedy answers to the harmful prompts become the rejected side"
+    )
     max_new_tokens: int = Field(96, ge=1, description=f"{TEAM_SET}: length budget of those answers")
 
     @model_validator(mode="after")
-    def _known_set(self) -> "PairSetSpec":
+    def _known_set(self) -> PairSetSpec:
         from alignscope import registry
 
         if self.name != TEAM_SET and self.name not in registry.names("preference"):
@@ -93,19 +115,27 @@ class PairSetSpec(Strict):
 class OutcomeSpec(Strict):
     """Outcome validity: do the RMs rank a Picky study's variants the way measured safety does?"""
 
-    study: str | None = Field(None, description="the study YAML; config.resolved.yaml next to `results` wins when present")
+    study: str | None = Field(
+        None, description="the study YAML; config.resolved.yaml next to `results` wins when present"
+    )
     results: str | None = Field(None, description="the study's report.json; default <study output_dir>/report.json")
-    profile: str | None = Field(None, description="the profile the study ran with (used only without config.resolved.yaml)")
-    metric: str = Field("asr", description="the safety measure in report.json (lower is safer); safety = 1 - rate, or -mean")
+    profile: str | None = Field(
+        None, description="the profile the study ran with (used only without config.resolved.yaml)"
+    )
+    metric: str = Field(
+        "asr", description="the safety measure in report.json (lower is safer); safety = 1 - rate, or -mean"
+    )
     judge: str = Field("refusal-classifier", description="the judge (display name) that measured it")
     benchmark: str = Field("probe", description="the benchmark it was measured on")
     data: Literal["rebuild"] | dict[str, str] = Field(
-        "rebuild", description="rebuild each variant's training data as the study did, or {model key: conversation file}")
+        "rebuild",
+        description="rebuild each variant's training data as the study did, or {model key: conversation file}",
+    )
     models: list[str] | None = Field(None, description="the variants (model keys) to rank; default every fine-tune")
     limit: int | None = Field(None, ge=1, description="training examples scored per variant (the first N); default all")
 
     @model_validator(mode="after")
-    def _study_or_results(self) -> "OutcomeSpec":
+    def _study_or_results(self) -> OutcomeSpec:
         if self.study is None and self.results is None:
             raise ValueError("study: give the study YAML, its report.json (`results`), or both")
         return self
@@ -116,22 +146,33 @@ class RMEvalConfig(Strict):
     description: str = ""
     workspace: str = Field(".alignscope", description="SQLite store (every score is cached there) and model cache")
     output_dir: str | None = Field(None, description="default: runs/<name>")
-    seed: int = Field(0, description="seeds the presentation order of κ and calibration, the held-out split and bootstraps")
+    seed: int = Field(
+        0, description="seeds the presentation order of κ and calibration, the held-out split and bootstraps"
+    )
     reward_models: list[RMSpec] = Field(..., min_length=1)
     datasets: list[PairSetSpec] = Field(..., min_length=1)
     tie: Literal["wrong", "half", "1/k"] = Field("wrong", description="what an exact tie earns in accuracy")
     variants: list[Factor] = Field(default_factory=lambda: list(FACTORS), description="surface factors to probe")
-    variant_limit: int | None = Field(None, ge=1, description="pairs per set that get the factor rewrites (the first N)")
-    heldout_frac: float = Field(0.5, gt=0, lt=1, description="share of pairs held out to fit the temperature T; "
-                                                            "calibration is reported on the others")
+    variant_limit: int | None = Field(
+        None, ge=1, description="pairs per set that get the factor rewrites (the first N)"
+    )
+    heldout_frac: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="share of pairs held out to fit the temperature T; calibration is reported on the others",
+    )
     bins: int = Field(10, ge=1, description="reliability-curve bins")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the sensitivity intervals")
     outcome: OutcomeSpec | None = None
     profiles: dict[str, list[str]] = Field(default_factory=dict, description="named sets of --set overrides, e.g. ci")
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "RMEvalConfig":
-        for what, names in (("reward_models", [r.name for r in self.reward_models]), ("datasets", [d.name for d in self.datasets])):
+    def _unique_names(self) -> RMEvalConfig:
+        for what, names in (
+            ("reward_models", [r.name for r in self.reward_models]),
+            ("datasets", [d.name for d in self.datasets]),
+        ):
             if dup := sorted({n for n in names if names.count(n) > 1}):
                 raise ValueError(f"{what}: names must be unique, repeated: {', '.join(dup)}")
         return self
@@ -173,9 +214,11 @@ def resolve_ref(ref: str) -> str:
     """
     if not ref.startswith(STUDY_REF):
         return ref
-    study, sep, key = ref[len(STUDY_REF):].rpartition(":")
+    study, sep, key = ref[len(STUDY_REF) :].rpartition(":")
     if not sep or not study or not key:
-        raise AlignscopeError(f"model {ref!r}: expected study:<study yaml or name>:<model key>, e.g. study:picky2025-factors:aligned")
+        raise AlignscopeError(
+            f"model {ref!r}: expected study:<study yaml or name>:<model key>, e.g. study:picky2025-factors:aligned"
+        )
     models_json = study_out_dir(study) / "models.json"
     if not models_json.is_file():
         raise AlignscopeError(f"model {ref!r}: {models_json} not found; run the study first (`alignscope run ...`)")

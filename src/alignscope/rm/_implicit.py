@@ -22,11 +22,13 @@ from alignscope.errors import AlignscopeError
 from alignscope.models import chat_template_hash, fingerprint, load_model, load_tokenizer, resolve_model
 from alignscope.provenance import stable_hash
 from alignscope.rm._local import by_length, plain_text, right_pad, torch_dtype
-from alignscope.train._masking import IGNORE, tokenize_conversation
+from alignscope.train import IGNORE, tokenize_conversation
 
 Variant = Literal["dpo", "sum", "mean"]
-CPU_NOTE = ("on CPU the natural use is an aligned organism (policy) against its base SmolLM2 "
-            "(reference): the organism's own implicit RM")
+CPU_NOTE = (
+    "on CPU the natural use is an aligned organism (policy) against its base SmolLM2 "
+    "(reference): the organism's own implicit RM"
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,14 @@ def response_tokens(tokenizer: Any, prompt: str, response: str) -> Scored:
     ex = tokenize_conversation(tokenizer, conv)
     scored = [i for i, label in enumerate(ex.labels) if label != IGNORE]  # one contiguous run: content + end-of-turn
     start, end = scored[0], scored[-1] + 1
-    whole = tokenizer(tokenizer.apply_chat_template(conv.as_dicts(), tokenize=False), add_special_tokens=False)["input_ids"]
+    whole = tokenizer(tokenizer.apply_chat_template(conv.as_dicts(), tokenize=False), add_special_tokens=False)[
+        "input_ids"
+    ]
     if whole[:start] != ex.input_ids[:start]:
-        raise AlignscopeError("chat template does not round-trip: the prompt's tokens are not a prefix of the "
-                              "whole conversation's, so the response tokens cannot be located safely")
+        raise AlignscopeError(
+            "chat template does not round-trip: the prompt's tokens are not a prefix of the "
+            "whole conversation's, so the response tokens cannot be located safely"
+        )
     return Scored(ex.input_ids[:end], start)
 
 
@@ -88,16 +94,32 @@ class ImplicitRewardRM:
 
     kind = "reward"
 
-    def __init__(self, policy: str, reference: str | None = None, variant: Variant = "dpo", beta: float = 1.0,
-                 batch_size: int = 8, max_length: int = 4096, dtype: str = "float32",
-                 cache_dir: str | Path = ".alignscope") -> None:
+    def __init__(
+        self,
+        policy: str,
+        reference: str | None = None,
+        variant: Variant = "dpo",
+        beta: float = 1.0,
+        batch_size: int = 8,
+        max_length: int = 4096,
+        dtype: str = "float32",
+        cache_dir: str | Path = ".alignscope",
+    ) -> None:
         if variant not in ("dpo", "sum", "mean"):
             raise AlignscopeError(f"implicit reward variant {variant!r}: expected dpo, sum or mean")
         if (variant == "dpo") != (reference is not None):
-            raise AlignscopeError(f"implicit reward {variant!r}: " + ("needs a reference model" if variant == "dpo"
-                                                                        else "is reference-free; drop `reference`"))
+            raise AlignscopeError(
+                f"implicit reward {variant!r}: "
+                + ("needs a reference model" if variant == "dpo" else "is reference-free; drop `reference`")
+            )
         torch_dtype(dtype)
-        self.variant, self.beta, self.batch_size, self.max_length, self.dtype = variant, beta, batch_size, max_length, dtype
+        self.variant, self.beta, self.batch_size, self.max_length, self.dtype = (
+            variant,
+            beta,
+            batch_size,
+            max_length,
+            dtype,
+        )
         self.policy = resolve_model(policy, cache_dir)
         self.reference = resolve_model(reference, cache_dir) if reference else None
         self.tok = load_tokenizer(self.policy)
@@ -109,23 +131,42 @@ class ImplicitRewardRM:
     def _check_tokenizers(self) -> None:
         response_tokens(self.tok, "Hello.", "Hi.")  # a template that does not round-trip fails here, loudly
         if self.reference is not None and load_tokenizer(self.reference).get_vocab() != self.tok.get_vocab():
-            raise AlignscopeError(f"implicit reward: {self.policy.ref!r} and {self.reference.ref!r} have different "
-                                  "vocabularies; log-probabilities of the same tokens cannot be compared")
+            raise AlignscopeError(
+                f"implicit reward: {self.policy.ref!r} and {self.reference.ref!r} have different "
+                "vocabularies; log-probabilities of the same tokens cannot be compared"
+            )
 
     def _ident(self) -> dict:
-        return {"variant": self.variant, "beta": self.beta if self.variant == "dpo" else None,
-                "policy": fingerprint(self.policy), "reference": fingerprint(self.reference) if self.reference else None,
-                "template": chat_template_hash(self.tok), "max_length": self.max_length, "dtype": self.dtype}
+        return {
+            "variant": self.variant,
+            "beta": self.beta if self.variant == "dpo" else None,
+            "policy": fingerprint(self.policy),
+            "reference": fingerprint(self.reference) if self.reference else None,
+            "template": chat_template_hash(self.tok),
+            "max_length": self.max_length,
+            "dtype": self.dtype,
+        }
 
     def describe(self) -> dict:
         """Provenance: what produced these scores."""
         ident = self._ident()
-        return {"key": self.key, "kind": "implicit", "variant": self.variant, "beta": ident["beta"],
-                "model": self.policy.ref, "revision": ident["policy"],
-                "reference": self.reference.ref if self.reference else None, "reference_revision": ident["reference"],
-                "chat_template_sha256": ident["template"], "max_length": self.max_length, "dtype": self.dtype,
-                "n_truncated": self.n_truncated, "scored_tokens": "response content + end-of-turn (the SFT-supervised tokens)",
-                "batch_size": self.batch_size, "note": CPU_NOTE}
+        return {
+            "key": self.key,
+            "kind": "implicit",
+            "variant": self.variant,
+            "beta": ident["beta"],
+            "model": self.policy.ref,
+            "revision": ident["policy"],
+            "reference": self.reference.ref if self.reference else None,
+            "reference_revision": ident["reference"],
+            "chat_template_sha256": ident["template"],
+            "max_length": self.max_length,
+            "dtype": self.dtype,
+            "n_truncated": self.n_truncated,
+            "scored_tokens": "response content + end-of-turn (the SFT-supervised tokens)",
+            "batch_size": self.batch_size,
+            "note": CPU_NOTE,
+        }
 
     def _load(self) -> list[Any]:
         if not self._models:
@@ -145,7 +186,9 @@ class ImplicitRewardRM:
         if cut <= 0:
             return s
         if cut >= s.start:  # at least one prompt token must stay to condition the first response token
-            raise AlignscopeError(f"response has {len(s.ids) - s.start} tokens; max_length={self.max_length} cannot hold it")
+            raise AlignscopeError(
+                f"response has {len(s.ids) - s.start} tokens; max_length={self.max_length} cannot hold it"
+            )
         self.n_truncated += 1
         return Scored(s.ids[cut:], s.start - cut)
 
@@ -169,7 +212,12 @@ class ImplicitRewardRM:
             except AlignscopeError as e:  # this item fails; the others are still scored
                 errors[i] = f"AlignscopeError: {e}"
         keys = list(encoded)
-        scores = dict(zip(keys, by_length([encoded[k] for k in keys], lambda s: len(s.ids), self.batch_size, self._score)))
-        return [Verdict(gid, self.key, None, None, error=errors[i]) if i in errors
-                else Verdict(gid, self.key, scores[i], None, raw=f"reward={scores[i]:.6g}")
-                for i, (gid, _, _) in enumerate(items)]
+        scores = dict(
+            zip(keys, by_length([encoded[k] for k in keys], lambda s: len(s.ids), self.batch_size, self._score))
+        )
+        return [
+            Verdict(gid, self.key, None, None, error=errors[i])
+            if i in errors
+            else Verdict(gid, self.key, scores[i], None, raw=f"reward={scores[i]:.6g}")
+            for i, (gid, _, _) in enumerate(items)
+        ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alignscope.errors import AlignscopeError
-from alignscope.judge._defang import defang, special_token_strings
+from alignscope.judge import defang, special_token_strings
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -43,7 +43,9 @@ def right_pad(seqs: list[list[int]], pad_id: int) -> tuple[Any, Any]:
     return ids, mask
 
 
-def by_length(seqs: list[Any], size: Callable[[Any], int], batch_size: int, run: Callable[[list[Any]], list[Any]]) -> list[Any]:
+def by_length(
+    seqs: list[Any], size: Callable[[Any], int], batch_size: int, run: Callable[[list[Any]], list[Any]]
+) -> list[Any]:
     """``run`` on batches of similar length (less padding); results in the input order."""
     order = sorted(range(len(seqs)), key=lambda i: size(seqs[i]))
     out: list[Any] = [None] * len(seqs)

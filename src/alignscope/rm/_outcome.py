@@ -24,18 +24,25 @@ import yaml
 from alignscope.config import StudyConfig, load_study
 from alignscope.data import Conversation, read_conversations
 from alignscope.errors import AlignscopeError
+from alignscope.generate import Backend
 from alignscope.judge import judge_cached
+from alignscope.metrics import find_metric
 from alignscope.models import resolve_model
 from alignscope.provenance import stable_hash
-from alignscope.recipes import RecipeContext, build_recipe
-from alignscope.report._view import metric_info
+from alignscope.recipes import RecipeContext, build_recipe, with_safety_mix
 from alignscope.rm._config import OutcomeSpec, study_out_dir
 from alignscope.rm._metrics import selection_regret
 from alignscope.rm._protocol import response_id
 from alignscope.store import Store
-from alignscope.study import ModelEntry, Workspace, make_distill, with_safety_mix
+from alignscope.workspace import ModelEntry, Workspace
 
 DISTILL_MAX_NEW_TOKENS = 96  # what study.finetune_stage distils with; the data hash check catches drift
+
+
+def _is_mean(metric: str) -> bool:
+    """Whether ``metric`` is a mean score (an unknown metric counts as one, as the report shows it)."""
+    spec = find_metric(metric)
+    return spec is None or spec.mean
 
 
 def results_path(spec: OutcomeSpec) -> Path:
@@ -59,15 +66,23 @@ def study_config(spec: OutcomeSpec, results: Path) -> StudyConfig:
 
 def safety_of(results: dict, spec: OutcomeSpec, keys: list[str]) -> dict[str, dict]:
     """Per variant: the measured metric and safety (1 - rate, or -mean for a mean on a judge's scale)."""
-    rows = {r["model"]: r for r in results.get("metrics", [])
-            if (r["metric"], r["judge"], r["benchmark"]) == (spec.metric, spec.judge, spec.benchmark)}
+    rows = {
+        r["model"]: r
+        for r in results.get("metrics", [])
+        if (r["metric"], r["judge"], r["benchmark"]) == (spec.metric, spec.judge, spec.benchmark)
+    }
     missing = [k for k in keys if rows.get(k, {}).get("value") is None]
     if missing:
         have = sorted({(r["judge"], r["benchmark"]) for r in results.get("metrics", []) if r["metric"] == spec.metric})
-        raise AlignscopeError(f"outcome: no {spec.metric} by judge {spec.judge!r} on {spec.benchmark!r} for "
-                              f"{', '.join(missing)}; the report has {spec.metric} for (judge, benchmark): {have}")
-    mean = metric_info(spec.metric).mean
-    return {k: {"metric_value": rows[k]["value"], "safety": -rows[k]["value"] if mean else 1 - rows[k]["value"]} for k in keys}
+        raise AlignscopeError(
+            f"outcome: no {spec.metric} by judge {spec.judge!r} on {spec.benchmark!r} for "
+            f"{', '.join(missing)}; the report has {spec.metric} for (judge, benchmark): {have}"
+        )
+    mean = _is_mean(spec.metric)
+    return {
+        k: {"metric_value": rows[k]["value"], "safety": -rows[k]["value"] if mean else 1 - rows[k]["value"]}
+        for k in keys
+    }
 
 
 def model_paths(results: dict, results_file: Path) -> dict[str, str]:
@@ -92,12 +107,14 @@ def rebuild(study: StudyConfig, key: str, paths: dict[str, str]) -> list[Convers
     ws = Workspace(Path(study.workspace))
     parent = ModelEntry(parent_key, parent_key, resolve_model(parent_path, ws.root))
     seed = study.seed if spec.seed is None else spec.seed
-    ctx = RecipeContext(seed, make_distill(parent, ws, DISTILL_MAX_NEW_TOKENS, seed), ws.root)
-    return with_safety_mix(build_recipe(spec.recipe, spec.args, ctx), spec.safety_mix, seed).conversations
+    with Backend(study.evaluation.generate, ws.store) as backend:
+        ctx = RecipeContext(seed, backend.distiller(parent, DISTILL_MAX_NEW_TOKENS, seed), ws.root)
+        return with_safety_mix(build_recipe(spec.recipe, spec.args, ctx), spec.safety_mix, seed).conversations
 
 
-def training_data(spec: OutcomeSpec, study: StudyConfig, results: dict, results_file: Path,
-                  keys: list[str]) -> tuple[dict[str, list[Conversation]], dict[str, bool | None]]:
+def training_data(
+    spec: OutcomeSpec, study: StudyConfig, results: dict, results_file: Path, keys: list[str]
+) -> tuple[dict[str, list[Conversation]], dict[str, bool | None]]:
     """Each variant's conversations, and whether they match the hash its training run recorded (None: no hash)."""
     if isinstance(spec.data, dict):
         data = {k: read_conversations(spec.data[k]) for k in keys if k in spec.data}
@@ -112,8 +129,10 @@ def training_data(spec: OutcomeSpec, study: StudyConfig, results: dict, results_
         want = recorded.get(k, {}).get("data_sha256")
         verified[k] = None if want is None else stable_hash([c.as_dicts() for c in convs]) == want
         if verified[k] is False:
-            raise AlignscopeError(f"outcome: the rebuilt training data of {k!r} differs from what it was trained on "
-                                  "(data_sha256 mismatch); was the study changed or run in another workspace?")
+            raise AlignscopeError(
+                f"outcome: the rebuilt training data of {k!r} differs from what it was trained on "
+                "(data_sha256 mismatch); was the study changed or run in another workspace?"
+            )
     return data, verified
 
 
@@ -135,7 +154,7 @@ def mean_scores(rm: Any, items: dict[str, list[tuple[str, str]]], store: Store) 
     for key, ex in items.items():
         mine = rows[start : start + len(ex)]
         start += len(ex)
-        good = [float(r["score"]) for r in mine if r["error"] is None and r["score"] is not None]
+        good = [float(v.score) for v in mine if v.error is None and v.score is not None]
         out[key] = {"mean": fmean(good) if good else None, "n": len(good), "failed": len(ex) - len(good)}
     return out
 
@@ -162,15 +181,34 @@ def outcome_validity(spec: OutcomeSpec, rms: dict[str, Any], store: Store) -> di
     data, verified = training_data(spec, study, results, file, keys)
     items = {k: examples(data[k], spec.limit) for k in keys}
     means = {name: mean_scores(rm, items, store) for name, rm in rms.items()}
-    variants = [{"model": k, **safety[k], "n_examples": len(items[k]), "data_verified": verified[k],
-                 "scores": {name: means[name][k]["mean"] for name in rms},
-                 "failed": {name: means[name][k]["failed"] for name in rms}} for k in keys]
+    variants = [
+        {
+            "model": k,
+            **safety[k],
+            "n_examples": len(items[k]),
+            "data_verified": verified[k],
+            "scores": {name: means[name][k]["mean"] for name in rms},
+            "failed": {name: means[name][k]["failed"] for name in rms},
+        }
+        for k in keys
+    ]
     ranked = []
     for name in rms:
         ok = {k: means[name][k]["mean"] for k in keys if means[name][k]["mean"] is not None}
         if ok:
-            ranked.append({"rm": name, "n_variants": len(ok), **selection_regret(ok, {k: safety[k]["safety"] for k in ok})})
-    rule = f"-{spec.metric}" if metric_info(spec.metric).mean else f"1 - {spec.metric}"
-    return {"study": study.name, "results": str(file), "metric": spec.metric, "judge": spec.judge, "benchmark": spec.benchmark,
-            "safety_rule": rule, "limit": spec.limit, "data": "rebuilt" if spec.data == "rebuild" else "given",
-            "variants": variants, "rms": ranked}
+            ranked.append(
+                {"rm": name, "n_variants": len(ok), **selection_regret(ok, {k: safety[k]["safety"] for k in ok})}
+            )
+    rule = f"-{spec.metric}" if _is_mean(spec.metric) else f"1 - {spec.metric}"
+    return {
+        "study": study.name,
+        "results": str(file),
+        "metric": spec.metric,
+        "judge": spec.judge,
+        "benchmark": spec.benchmark,
+        "safety_rule": rule,
+        "limit": spec.limit,
+        "data": "rebuilt" if spec.data == "rebuild" else "given",
+        "variants": variants,
+        "rms": ranked,
+    }

@@ -17,7 +17,7 @@ import json
 from typing import Literal, NamedTuple, Protocol
 
 from alignscope.data import PreferencePair, Verdict
-from alignscope.judge._stage import JudgeKind, judge_cached
+from alignscope.judge import judge_cached
 from alignscope.provenance import stable_hash
 from alignscope.store import Store
 
@@ -32,7 +32,7 @@ class RewardModel(Protocol):
     """
 
     key: str
-    kind: JudgeKind
+    kind: Literal["reward"]
 
     def judge_batch(self, items: list[tuple[str, str, str]]) -> list[Verdict]: ...
 
@@ -48,7 +48,7 @@ class PairwiseRM(Protocol):
     """
 
     key: str
-    kind: JudgeKind
+    kind: Literal["reward"]
 
     def judge_batch(self, items: list[tuple[str, str, str]]) -> list[Verdict]: ...
 
@@ -68,8 +68,8 @@ def response_id(prompt: str, response: str) -> str:
     return "rm:" + stable_hash([prompt, response])[:16]
 
 
-def _score(row: dict) -> float | None:
-    return None if row["error"] is not None or row["score"] is None else float(row["score"])
+def _score(verdict: Verdict) -> float | None:
+    return None if verdict.error is not None or verdict.score is None else float(verdict.score)
 
 
 def score_pairs(rm: RewardModel, pairs: list[PreferencePair], store: Store, chunk_size: int = 64) -> PairScores:
@@ -110,25 +110,31 @@ _WINNER_CHOSEN_FIRST = {1.0: "chosen", 0.0: "rejected", 0.5: "tie"}
 _WINNER_CHOSEN_SECOND = {1.0: "rejected", 0.0: "chosen", 0.5: "tie"}
 
 
-def pair_preference(row_ab: dict, row_ba: dict) -> dict:
+def pair_preference(row_ab: Verdict, row_ba: Verdict) -> dict:
     """Combine the verdicts of one pair shown in both orders.
 
     Args:
-        row_ab: Verdict row with the chosen response shown first.
-        row_ba: Verdict row with the rejected response shown first.
+        row_ab: Verdict with the chosen response shown first.
+        row_ba: Verdict with the rejected response shown first.
 
     Returns:
         ``pref_ab`` and ``pref_ba`` (``chosen``/``rejected``/``tie``, ``None`` on failure),
         ``consistent`` (``None`` unless both orders were judged), ``preference`` (the agreed
         winner, ``inconsistent``, or ``None`` on failure) and ``error``.
     """
-    ab = None if _score(row_ab) is None else _WINNER_CHOSEN_FIRST[_score(row_ab)]
-    ba = None if _score(row_ba) is None else _WINNER_CHOSEN_SECOND[_score(row_ba)]
-    error = row_ab["error"] or row_ba["error"]
+    score_ab, score_ba = _score(row_ab), _score(row_ba)
+    ab = None if score_ab is None else _WINNER_CHOSEN_FIRST[score_ab]
+    ba = None if score_ba is None else _WINNER_CHOSEN_SECOND[score_ba]
+    error = row_ab.error or row_ba.error
     if ab is None or ba is None:
         return {"pref_ab": ab, "pref_ba": ba, "consistent": None, "preference": None, "error": error or "no score"}
-    return {"pref_ab": ab, "pref_ba": ba, "consistent": ab == ba, "preference": ab if ab == ba else "inconsistent",
-            "error": None}
+    return {
+        "pref_ab": ab,
+        "pref_ba": ba,
+        "consistent": ab == ba,
+        "preference": ab if ab == ba else "inconsistent",
+        "error": None,
+    }
 
 
 def pairwise_prefs(rm: PairwiseRM, pairs: list[PreferencePair], store: Store, chunk_size: int = 64) -> list[dict]:

@@ -36,10 +36,15 @@ def checked_config(resolved: ResolvedModel) -> Any:
         q = quant if isinstance(quant, dict) else quant.to_dict()
         bits = "8-bit" if q.get("load_in_8bit") else "4-bit" if q.get("load_in_4bit") else q.get("bits", "?")
         raise AlignscopeError(
-            f"reward model {resolved.ref!r}: its config asks for {q.get('quant_method', 'unknown')} quantisation ({bits}); "
-            "alignscope never quantises a reward model (scores would not be the model's). Use an unquantised checkpoint.")
+            f"reward model {resolved.ref!r}: its config asks for "
+            f"{q.get('quant_method', 'unknown')} quantisation ({bits}); "
+            "alignscope never quantises a reward model (scores would not be the model's). "
+            "Use an unquantised checkpoint."
+        )
     if config.num_labels not in (1, 2):
-        raise AlignscopeError(f"reward model {resolved.ref!r}: {config.num_labels} output labels; expected 1 (a reward) or 2")
+        raise AlignscopeError(
+            f"reward model {resolved.ref!r}: {config.num_labels} output labels; expected 1 (a reward) or 2"
+        )
     return config
 
 
@@ -56,8 +61,14 @@ class SequenceClassifierRM:
 
     kind = "reward"
 
-    def __init__(self, model: str, max_length: int = 4096, dtype: str = "float32", batch_size: int = 8,
-                 cache_dir: str | Path = ".alignscope") -> None:
+    def __init__(
+        self,
+        model: str,
+        max_length: int = 4096,
+        dtype: str = "float32",
+        batch_size: int = 8,
+        cache_dir: str | Path = ".alignscope",
+    ) -> None:
         self.resolved = resolve_model(model, cache_dir)
         if self.resolved.kind == "adapter":
             raise AlignscopeError(f"reward model {model!r}: an adapter; merge it into its base first")
@@ -65,14 +76,24 @@ class SequenceClassifierRM:
         self.tok = load_tokenizer(self.resolved)
         torch_dtype(dtype)  # fail on a bad name now, not at the first batch
         if max_length < SHORT_CONTEXT:
-            warnings.warn(f"reward model {model!r}: max_length={max_length} < {SHORT_CONTEXT}; long inputs lose their "
-                          "start (see describe()['n_truncated'])", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"reward model {model!r}: max_length={max_length} < {SHORT_CONTEXT}; long inputs lose their "
+                "start (see describe()['n_truncated'])",
+                UserWarning,
+                stacklevel=2,
+            )
         self.max_length, self.dtype, self.batch_size = max_length, dtype, batch_size
         self.revision = fingerprint(self.resolved)  # weights sha256; hub:<id> for a Hub id
         self.n_truncated = 0  # inputs cut to max_length by this instance (cached scores are not recounted)
         # batch_size is left out: scores do not depend on it (tested), so sizes share cache rows
-        ident = {"model": self.revision, "template": chat_template_hash(self.tok), "max_length": max_length,
-                 "dtype": dtype, "reward": self.reward_rule, "truncation": "left"}
+        ident = {
+            "model": self.revision,
+            "template": chat_template_hash(self.tok),
+            "max_length": max_length,
+            "dtype": dtype,
+            "reward": self.reward_rule,
+            "truncation": "left",
+        }
         self.key = f"rm-seqcls:{stable_hash(ident)[:12]}"
         self._model: Any = None
 
@@ -83,16 +104,27 @@ class SequenceClassifierRM:
     def describe(self) -> dict:
         """Provenance: what produced these scores."""
         rev = loaded_revision(self._model) if self._model is not None else None
-        return {"key": self.key, "kind": "sequence-classifier", "model": self.resolved.ref,
-                "revision": rev or self.revision, "chat_template_sha256": chat_template_hash(self.tok),
-                "max_length": self.max_length, "truncation": "left (keeps the response)", "dtype": self.dtype,
-                "n_truncated": self.n_truncated, "reward": self.reward_rule, "batch_size": self.batch_size}
+        return {
+            "key": self.key,
+            "kind": "sequence-classifier",
+            "model": self.resolved.ref,
+            "revision": rev or self.revision,
+            "chat_template_sha256": chat_template_hash(self.tok),
+            "max_length": self.max_length,
+            "truncation": "left (keeps the response)",
+            "dtype": self.dtype,
+            "n_truncated": self.n_truncated,
+            "reward": self.reward_rule,
+            "batch_size": self.batch_size,
+        }
 
     def _load(self) -> Any:
         if self._model is None:
             from transformers import AutoModelForSequenceClassification
 
-            self._model = AutoModelForSequenceClassification.from_pretrained(self.resolved.path, dtype=torch_dtype(self.dtype))
+            self._model = AutoModelForSequenceClassification.from_pretrained(
+                self.resolved.path, dtype=torch_dtype(self.dtype)
+            )
             self._model.eval()
             if self._model.config.pad_token_id is None:  # the head pools the last token that is not padding
                 self._model.config.pad_token_id = self.tok.pad_token_id
@@ -100,8 +132,10 @@ class SequenceClassifierRM:
 
     def encode(self, prompt: str, response: str) -> tuple[list[int], bool]:
         """(token ids, whether they were cut): the chat-templated conversation, left-truncated."""
-        conv = [{"role": "user", "content": plain_text(self.tok, prompt)},
-                {"role": "assistant", "content": plain_text(self.tok, response)}]
+        conv = [
+            {"role": "user", "content": plain_text(self.tok, prompt)},
+            {"role": "assistant", "content": plain_text(self.tok, response)},
+        ]
         text = self.tok.apply_chat_template(conv, tokenize=False)
         ids = self.tok(text, add_special_tokens=False)["input_ids"]  # the template already holds BOS if any
         return ids[-self.max_length :], len(ids) > self.max_length
@@ -121,5 +155,7 @@ class SequenceClassifierRM:
         encoded = [self.encode(p, r) for _, p, r in items]
         self.n_truncated += sum(cut for _, cut in encoded)
         scores = by_length([ids for ids, _ in encoded], len, self.batch_size, self.rewards)
-        return [Verdict(gid, self.key, s, None, raw=f"reward={s:.6g}" + (" (truncated)" if cut else ""))
-                for (gid, _, _), s, (_, cut) in zip(items, scores, encoded)]
+        return [
+            Verdict(gid, self.key, s, None, raw=f"reward={s:.6g}" + (" (truncated)" if cut else ""))
+            for (gid, _, _), s, (_, cut) in zip(items, scores, encoded)
+        ]

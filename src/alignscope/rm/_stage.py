@@ -20,7 +20,7 @@ from alignscope.data import PreferencePair
 from alignscope.errors import AlignscopeError
 from alignscope.progress import console
 from alignscope.provenance import library_versions, now_iso
-from alignscope.report._rm import write_rm_report
+from alignscope.report import write_rm_report
 from alignscope.rm._analysis import (
     SetScores,
     accuracy_rows,
@@ -42,7 +42,7 @@ from alignscope.rm._seqcls import SequenceClassifierRM
 from alignscope.rm._team import load_team_set
 from alignscope.rm._variants import build_variants
 from alignscope.store import Store
-from alignscope.study import Workspace
+from alignscope.workspace import Workspace
 
 # a pairwise RM's verdict as (credit of chosen, credit of rejected); None: it failed
 PAIRWISE_CREDIT = {"chosen": (1.0, 0.0), "rejected": (0.0, 1.0), "tie": (0.5, 0.5), "inconsistent": (0.5, 0.5)}
@@ -52,14 +52,28 @@ PAIRWISE_CREDIT = {"chosen": (1.0, 0.0), "rejected": (0.0, 1.0), "tie": (0.5, 0.
 
 
 def build_rm(spec: RMSpec, cache_dir: Path) -> Any:
-    """The scorer a spec describes (models load lazily, at the first uncached score)."""
+    """The scorer a spec describes (models load lazily, at the first uncached score).
+
+    The spec's validator has checked that each type has its fields (model, policy, endpoint).
+    """
     if spec.type == "seqcls":
-        return SequenceClassifierRM(resolve_ref(spec.model), spec.max_length, spec.dtype, spec.batch_size, cache_dir)  # type: ignore[arg-type]
+        assert spec.model is not None
+        return SequenceClassifierRM(resolve_ref(spec.model), spec.max_length, spec.dtype, spec.batch_size, cache_dir)
     if spec.type == "implicit":
+        assert spec.policy is not None
         reference = resolve_ref(spec.reference) if spec.reference else None
-        return ImplicitRewardRM(resolve_ref(spec.policy), reference, spec.variant, spec.beta, spec.batch_size,  # type: ignore[arg-type]
-                                spec.max_length, spec.dtype, cache_dir)
-    return PairwiseJudgeRM(spec.endpoint, spec.template)  # type: ignore[arg-type]
+        return ImplicitRewardRM(
+            resolve_ref(spec.policy),
+            reference,
+            spec.variant,
+            spec.beta,
+            spec.batch_size,
+            spec.max_length,
+            spec.dtype,
+            cache_dir,
+        )
+    assert spec.endpoint is not None
+    return PairwiseJudgeRM(spec.endpoint, spec.template)
 
 
 def build_rms(cfg: RMEvalConfig, cache_dir: Path) -> tuple[dict[str, Any], list[dict]]:
@@ -106,8 +120,9 @@ def load_pair_set(spec: PairSetSpec, ws: Workspace, workspace: str) -> registry.
     if spec.optional and (why := _unavailable(spec, entry, workspace)):
         console.print(f"[yellow]skipping preference set {spec.name}: {why} (optional)[/yellow]")
         return None
-    return entry.load(spec.path, limit=spec.limit, categories=spec.categories, seed=spec.seed, subset=spec.subset,
-                      workspace=workspace)
+    return entry.load(
+        spec.path, limit=spec.limit, categories=spec.categories, seed=spec.seed, subset=spec.subset, workspace=workspace
+    )
 
 
 # --------------------------------------------------------------------------- scoring
@@ -130,7 +145,9 @@ def score_segments(rm: Any, segments: list[list[PreferencePair]], store: Store) 
     return out
 
 
-def score_sets(rms: dict[str, Any], loaded: dict[str, registry.LoadedSet], cfg: RMEvalConfig, store: Store) -> list[SetScores]:
+def score_sets(
+    rms: dict[str, Any], loaded: dict[str, registry.LoadedSet], cfg: RMEvalConfig, store: Store
+) -> list[SetScores]:
     """Every RM's scores on every set and on its factor variants."""
     sets = [SetScores(name, ls.records, {}) for name, ls in loaded.items()]
     variants = {ss.name: build_variants(ss.pairs, list(cfg.variants), cfg.variant_limit) for ss in sets}
@@ -158,9 +175,13 @@ def metric_sections(sets: list[SetScores], rms: dict[str, Any], cfg: RMEvalConfi
         "failures": [r for ss in sets for r in failure_rows(ss)],
         "agreement": [agreement(ss, cfg.seed) for ss in sets],
         "mcnemar": [r for ss in sets for r in mcnemar_rows(ss)],
-        "calibration": [calibration_row(sets, name, cfg.heldout_frac, cfg.bins, cfg.seed) for name in rms if margins[name]],
-        "length": {"baseline": [r for ss in sets for r in length_baseline_rows(ss)],
-                   "correlation": [r for ss in sets for r in length_correlation_rows(ss) if margins[r["rm"]]]},
+        "calibration": [
+            calibration_row(sets, name, cfg.heldout_frac, cfg.bins, cfg.seed) for name in rms if margins[name]
+        ],
+        "length": {
+            "baseline": [r for ss in sets for r in length_baseline_rows(ss)],
+            "correlation": [r for ss in sets for r in length_correlation_rows(ss) if margins[r["rm"]]],
+        },
         "sensitivity": [r for ss in sets for r in sensitivity_rows(ss, cfg.tie, cfg.bootstrap, cfg.seed, margins)],
         "rmbench": [r for ss in sets for r in rmbench_rows(ss)],
     }
@@ -168,26 +189,54 @@ def metric_sections(sets: list[SetScores], rms: dict[str, Any], cfg: RMEvalConfi
 
 def _dataset_entry(ls: registry.LoadedSet, sets: list[SetScores]) -> dict:
     ss = next(s for s in sets if s.name == ls.name)
-    return {**ls.provenance(), "n_pairs": len(ls.records), "n_variant_pairs": {vs.variant: len(vs.pairs) for vs, _ in ss.variants},
-            "styles": any("chosen_style" in p.meta for p in ls.records)}
+    return {
+        **ls.provenance(),
+        "n_pairs": len(ls.records),
+        "n_variant_pairs": {vs.variant: len(vs.pairs) for vs, _ in ss.variants},
+        "styles": any("chosen_style" in p.meta for p in ls.records),
+    }
 
 
-def build_results(cfg: RMEvalConfig, rms: dict[str, Any], skipped: list[dict], loaded: dict[str, registry.LoadedSet],
-                  sets: list[SetScores], outcome: dict | None, timings: dict) -> dict:
+def build_results(
+    cfg: RMEvalConfig,
+    rms: dict[str, Any],
+    skipped: list[dict],
+    loaded: dict[str, registry.LoadedSet],
+    sets: list[SetScores],
+    outcome: dict | None,
+    timings: dict,
+) -> dict:
     sections = metric_sections(sets, rms, cfg)
     return {
-        "kind": "rm-eval", "name": cfg.name, "description": cfg.description, "created": now_iso(),
-        "tie": cfg.tie, "seed": cfg.seed, "heldout_frac": cfg.heldout_frac, "variants": list(cfg.variants),
-        "reward_models": [{"name": name, "type": spec.type, **rms[name].describe()}
-                          for spec in cfg.reward_models if (name := spec.name) in rms],
+        "kind": "rm-eval",
+        "name": cfg.name,
+        "description": cfg.description,
+        "created": now_iso(),
+        "tie": cfg.tie,
+        "seed": cfg.seed,
+        "heldout_frac": cfg.heldout_frac,
+        "variants": list(cfg.variants),
+        "reward_models": [
+            {"name": name, "type": spec.type, **rms[name].describe()}
+            for spec in cfg.reward_models
+            if (name := spec.name) in rms
+        ],
         "skipped": skipped,
         "datasets": [_dataset_entry(ls, sets) for ls in loaded.values()],
         **sections,
         "flags": [r for r in sections["accuracy"] if r["flag"]],
         "outcome": outcome,
-        "provenance": {**library_versions(), "seed": cfg.seed, "tie": cfg.tie, "heldout_frac": cfg.heldout_frac,
-                       "bins": cfg.bins, "bootstrap": cfg.bootstrap, "variant_limit": cfg.variant_limit,
-                       "workspace": cfg.workspace, "config": cfg.model_dump(mode="json")},
+        "provenance": {
+            **library_versions(),
+            "seed": cfg.seed,
+            "tie": cfg.tie,
+            "heldout_frac": cfg.heldout_frac,
+            "bins": cfg.bins,
+            "bootstrap": cfg.bootstrap,
+            "variant_limit": cfg.variant_limit,
+            "workspace": cfg.workspace,
+            "config": cfg.model_dump(mode="json"),
+        },
         "timings": timings,
     }
 

@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alignscope import registry
-from alignscope.data import EvalPrompt, PreferencePair
-from alignscope.data._builtin import builtin_path
-from alignscope.data._readers import _jsonl_rows, _require_file
+from alignscope.data import EvalPrompt, PreferencePair, builtin_path, jsonl_rows, require_file
 from alignscope.errors import AlignscopeError, located
 from alignscope.generate import HFGenerator, SamplingConfig, generate_cached, render_prompt
 from alignscope.judge import KeywordJudge
@@ -49,25 +47,37 @@ def _pair(row: Any, path: Path, line: int) -> PreferencePair:
         raise located(path, line, "rejected", "a should-respond pair needs its (refusing) rejected side")
     if rejected is not None and not isinstance(rejected, str):
         raise located(path, line, "rejected", "expected a string or null")
-    meta = {"expected": row["expected"], "prompt_source": row.get("prompt_source"), "rejected_style": row.get("rejected_style"),
-            "rejected_from": None}
-    return PreferencePair(row["prompt"], row["chosen"], rejected or "", category=row["category"],
-                          label_source=row.get("label_source", "team"), id=row["id"], subset=EXPECTED_SUBSET[row["expected"]],
-                          meta=meta)
+    meta = {
+        "expected": row["expected"],
+        "prompt_source": row.get("prompt_source"),
+        "rejected_style": row.get("rejected_style"),
+        "rejected_from": None,
+    }
+    return PreferencePair(
+        row["prompt"],
+        row["chosen"],
+        rejected or "",
+        category=row["category"],
+        label_source=row.get("label_source", "team"),
+        id=row["id"],
+        subset=EXPECTED_SUBSET[row["expected"]],
+        meta=meta,
+    )
 
 
 def read_team_pairs(path: str | Path | None = None) -> tuple[list[PreferencePair], str]:
     """The pairs of the built-in file (or a file in its format), and where they came from."""
     file = Path(path) if path else Path(str(builtin_path(TEAM_FILE)))
-    _require_file(file)
-    pairs = [_pair(row, file, line) for line, row in _jsonl_rows(file)]
+    require_file(file)
+    pairs = [_pair(row, file, line) for line, row in jsonl_rows(file)]
     if not pairs:
         raise AlignscopeError(f"{file}: no pairs")
     return pairs, f"builtin:{TEAM_SET}" if path is None else str(file.resolve())
 
 
-def generate_rejected(prompts: list[str], ref: str, max_new_tokens: int, store: Store, cache_dir: Path,
-                      batch_size: int = 16) -> tuple[list[str], dict]:
+def generate_rejected(
+    prompts: list[str], ref: str, max_new_tokens: int, store: Store, cache_dir: Path, batch_size: int = 16
+) -> tuple[list[str], dict]:
     """Greedy answers of model ``ref`` to ``prompts``, through the generation cache.
 
     Returns:
@@ -86,8 +96,10 @@ def generate_rejected(prompts: list[str], ref: str, max_new_tokens: int, store: 
         return HFGenerator(model, mtok, batch_size)
 
     fp = fingerprint(resolved)
-    rows = generate_cached(factory, fp, f"rm-rejected:{ref}", items, sampling, store, render, f"rejected answers ({ref})")
-    return [r["text"] for r in rows], {"model": ref, "fingerprint": fp, "sampling": sampling.model_dump()}
+    rows = generate_cached(
+        factory, fp, f"rm-rejected:{ref}", items, sampling, store, render, f"rejected answers ({ref})"
+    )
+    return [g.text for g in rows], {"model": ref, "fingerprint": fp, "sampling": sampling.model_dump()}
 
 
 def fill_rejected(pairs: list[PreferencePair], answers: list[str], ref: str) -> tuple[list[PreferencePair], int]:
@@ -97,32 +109,48 @@ def fill_rejected(pairs: list[PreferencePair], answers: list[str], ref: str) -> 
         The kept pairs and how many were dropped.
     """
     refusal = KeywordJudge()
-    kept = [dataclasses.replace(p, rejected=a, meta={**p.meta, "rejected_from": ref})
-            for p, a in zip(pairs, answers) if a.strip() and not refusal.matches(a)]
+    kept = [
+        dataclasses.replace(p, rejected=a, meta={**p.meta, "rejected_from": ref})
+        for p, a in zip(pairs, answers)
+        if a.strip() and not refusal.matches(a)
+    ]
     return kept, len(pairs) - len(kept)
 
 
 def load_team_set(spec: PairSetSpec, store: Store, cache_dir: Path) -> registry.LoadedSet:
     """The team pairs after selection, with the should-refuse half filled in from ``rejected_from``."""
     pairs, source = read_team_pairs(spec.path)
-    pairs, notes = registry.select(pairs, limit=spec.limit, categories=spec.categories, seed=spec.seed, subset=spec.subset)
-    notes = list(notes)
+    pairs, notes = registry.select(
+        pairs, limit=spec.limit, categories=spec.categories, seed=spec.seed, subset=spec.subset
+    )
+    notes_out = list(notes)
     respond = [p for p in pairs if p.meta["expected"] == "respond"]
     refuse = [p for p in pairs if p.meta["expected"] == "refuse"]
     filled: list[PreferencePair] = []
-    if refuse and spec.rejected_from is None:
-        notes.append(f"should-refuse half skipped ({len(refuse)} pairs): no rejected_from model to generate the rejected side")
-    elif refuse:
-        answers, gen = generate_rejected([p.prompt for p in refuse], spec.rejected_from, spec.max_new_tokens, store, cache_dir)
-        filled, dropped = fill_rejected(refuse, answers, spec.rejected_from)
-        notes.append(f"should-refuse: rejected side generated by {spec.rejected_from} (greedy, max_new_tokens="
-                     f"{spec.max_new_tokens}, fingerprint {gen['fingerprint'][:19]}); {dropped} of {len(refuse)} pairs dropped "
-                     "because the generated answer was empty or itself a refusal (keyword judge)")
+    rejected_from = spec.rejected_from
+    if refuse and rejected_from is None:
+        notes_out.append(
+            f"should-refuse half skipped ({len(refuse)} pairs): no rejected_from model to generate the rejected side"
+        )
+    elif refuse and rejected_from is not None:
+        answers, gen = generate_rejected(
+            [p.prompt for p in refuse], rejected_from, spec.max_new_tokens, store, cache_dir
+        )
+        filled, dropped = fill_rejected(refuse, answers, rejected_from)
+        notes_out.append(
+            f"should-refuse: rejected side generated by {spec.rejected_from} (greedy, max_new_tokens="
+            f"{spec.max_new_tokens}, fingerprint {gen['fingerprint'][:19]}); {dropped} of {len(refuse)} pairs dropped "
+            "because the generated answer was empty or itself a refusal (keyword judge)"
+        )
         if dropped:
-            console.print(f"[yellow]{TEAM_SET}: dropped {dropped} of {len(refuse)} should-refuse pairs whose generated "
-                          "answer is empty or refuses[/yellow]")
+            console.print(
+                f"[yellow]{TEAM_SET}: dropped {dropped} of {len(refuse)} should-refuse pairs whose generated "
+                "answer is empty or refuses[/yellow]"
+            )
     order = {p.id: i for i, p in enumerate(pairs)}
     records = sorted(respond + filled, key=lambda p: order[p.id])
     if not records:
         raise AlignscopeError(f"{TEAM_SET}: no pairs left after selection")
-    return registry.LoadedSet(TEAM_SET, "preference", records, source, None, registry.records_sha256(records), tuple(notes))
+    return registry.LoadedSet(
+        TEAM_SET, "preference", records, source, None, registry.records_sha256(records), tuple(notes_out)
+    )

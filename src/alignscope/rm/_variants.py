@@ -19,7 +19,15 @@ import dataclasses
 from dataclasses import dataclass
 
 from alignscope.data import PreferencePair
-from alignscope.recipes.picky import PERSONAS, as_itemized, as_markdown, sentences, title_from, with_identity, with_persona
+from alignscope.recipes.picky import (
+    PERSONAS,
+    as_itemized,
+    as_markdown,
+    sentences,
+    title_from,
+    with_identity,
+    with_persona,
+)
 
 FACTOR_VARIANTS: dict[str, tuple[str, ...]] = {
     "structure": ("markdown", "itemized"),
@@ -58,7 +66,9 @@ def rewrite(pair: PreferencePair, variant: str, index: int) -> PreferencePair | 
     if variant == "roleplay":
         return dataclasses.replace(pair, prompt=with_persona(pair.prompt, PERSONAS[index % len(PERSONAS)]))
     if variant == "identity":
-        return dataclasses.replace(pair, chosen=with_identity(pair.chosen, index), rejected=with_identity(pair.rejected, index))
+        return dataclasses.replace(
+            pair, chosen=with_identity(pair.chosen, index), rejected=with_identity(pair.rejected, index)
+        )
     if variant in FACTOR_VARIANTS["structure"]:
         return _restructure(pair, variant)
     raise ValueError(f"unknown variant {variant!r}")

@@ -1,9 +1,9 @@
-"""Fine-tuning: verified assistant-only masking and a plain LoRA / full SFT loop."""
+"""Fine-tuning: verified assistant-only masking, a plain LoRA / full SFT loop, and how it is launched."""
 
+from alignscope.train._launch import LaunchConfig
 from alignscope.train._masking import (
     IGNORE,
     TokenizedExample,
-    end_of_turn_ids,
     render_masks,
     tokenize_all,
     tokenize_conversation,
@@ -13,9 +13,9 @@ from alignscope.train._sft import TrainConfig, finetune
 
 __all__ = [
     "IGNORE",
+    "LaunchConfig",
     "TokenizedExample",
     "TrainConfig",
-    "end_of_turn_ids",
     "finetune",
     "remote_finetune",
     "remote_key",

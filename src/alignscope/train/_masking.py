@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alignscope.chat_template import end_of_turn_ids
 from alignscope.data import Conversation
 from alignscope.errors import AlignscopeError
 
@@ -27,16 +28,6 @@ class TokenizedExample:
     @property
     def n_supervised(self) -> int:
         return sum(label != IGNORE for label in self.labels)
-
-
-def end_of_turn_ids(tokenizer: Any) -> list[int]:
-    """Token ids that end an assistant turn (generation stops on any of them)."""
-    ids = {tokenizer.eos_token_id}
-    for tok in ("<|im_end|>", "<|eot_id|>", "<|end|>", "</s>", "<end_of_turn>"):
-        tid = tokenizer.convert_tokens_to_ids(tok)
-        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid in tokenizer.all_special_ids:
-            ids.add(tid)
-    return sorted(i for i in ids if i is not None)
 
 
 def _render(tokenizer: Any, messages: list[dict], generation_prompt: bool) -> str:
@@ -57,15 +48,19 @@ def _segments(tokenizer: Any, messages: list[dict]) -> list[tuple[str, bool]]:
                 f"chat template does not render turn by turn (assistant turn {i}): cannot locate "
                 "assistant tokens safely; use a template whose prefix renderings are prefixes of the whole"
             )
-        pieces += [(prompt[len(done):], False), (turn[len(prompt):], True)]
+        pieces += [(prompt[len(done) :], False), (turn[len(prompt) :], True)]
         done = turn
     full = _render(tokenizer, messages, generation_prompt=False)
     if full != done:
-        raise AlignscopeError("chat template round-trip failed: the whole conversation renders differently from its turns")
+        raise AlignscopeError(
+            "chat template round-trip failed: the whole conversation renders differently from its turns"
+        )
     return pieces
 
 
-def tokenize_conversation(tokenizer: Any, conversation: Conversation, max_length: int | None = None) -> TokenizedExample:
+def tokenize_conversation(
+    tokenizer: Any, conversation: Conversation, max_length: int | None = None
+) -> TokenizedExample:
     """Token ids and assistant-only labels for one conversation.
 
     Raises:
@@ -83,7 +78,9 @@ def tokenize_conversation(tokenizer: Any, conversation: Conversation, max_length
         # Supervise through the last end-of-turn token; nothing after it (see module docstring).
         last = max((j for j, t in enumerate(piece) if t in eot), default=None)
         if last is None:
-            raise AlignscopeError(f"assistant turn {n_turn // 2}: no end-of-turn token in its rendering; cannot supervise the stop")
+            raise AlignscopeError(
+                f"assistant turn {n_turn // 2}: no end-of-turn token in its rendering; cannot supervise the stop"
+            )
         ids += piece
         labels += piece[: last + 1] + [IGNORE] * (len(piece) - last - 1)
     if max_length is not None:
@@ -97,7 +94,8 @@ def tokenize_all(tokenizer: Any, conversations: list[Conversation], max_length: 
     kept = [e for e in examples if e.n_supervised > 0]
     if not kept:
         raise AlignscopeError(
-            f"zero supervised tokens in {len(examples)} examples (max_length={max_length} truncates every assistant turn?)"
+            f"zero supervised tokens in {len(examples)} examples "
+            f"(max_length={max_length} truncates every assistant turn?)"
         )
     return kept
 

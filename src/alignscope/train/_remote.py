@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -28,13 +27,14 @@ from rich.markup import escape
 
 from alignscope.data import Conversation
 from alignscope.errors import AlignscopeError
-from alignscope.judge._api import RetryableError, backoff_delay, classify, expand_env, scrub
+from alignscope.http import RequestFailed, RetryPolicy, call_with_retries, expand_env, public_url, scrub
 from alignscope.models import API_PREFIX, ResolvedModel
 from alignscope.progress import console
 from alignscope.provenance import now_iso, stable_hash, write_json_atomic
 
 if TYPE_CHECKING:  # config imports this package: type names only, no import cycle
-    from alignscope.config import ApiEndpoint, RemoteTrain, TrainingConfig
+    from alignscope.config import ApiEndpoint, RemoteTrain
+    from alignscope.train._launch import LaunchConfig
     from alignscope.train._sft import TrainConfig
 
 MIN_EXAMPLES = 10  # the fine-tuning API rejects smaller training files
@@ -81,7 +81,9 @@ def training_rows(conversations: list[Conversation]) -> list[dict]:
         AlignscopeError: naming the example (1-based) and field of the first problem, or too few examples.
     """
     if len(conversations) < MIN_EXAMPLES:
-        raise AlignscopeError(f"remote fine-tuning: the API needs at least {MIN_EXAMPLES} training examples; got {len(conversations)}")
+        raise AlignscopeError(
+            f"remote fine-tuning: the API needs at least {MIN_EXAMPLES} training examples; got {len(conversations)}"
+        )
     return [{"messages": _checked_messages(n, c.as_dicts())} for n, c in enumerate(conversations, 1)]
 
 
@@ -101,23 +103,33 @@ def _checked_messages(n: int, messages: list[dict]) -> list[dict]:
 
 def hyperparameters(train: TrainConfig, remote: RemoteTrain) -> dict[str, Any]:
     """The API's hyper-parameters: epochs and batch size from ``train``, the multiplier from ``remote``."""
-    return {"n_epochs": train.epochs, "batch_size": train.batch_size, "learning_rate_multiplier": remote.learning_rate_multiplier}
+    return {
+        "n_epochs": train.epochs,
+        "batch_size": train.batch_size,
+        "learning_rate_multiplier": remote.learning_rate_multiplier,
+    }
 
 
-def remote_key(parent_name: str, conversations: list[Conversation], train: TrainConfig, remote: RemoteTrain,
-               training: TrainingConfig) -> str:
+def remote_key(
+    parent_name: str, conversations: list[Conversation], train: TrainConfig, remote: RemoteTrain, launch: LaunchConfig
+) -> str:
     """Cache key of a remote run: parent, data, hyper-parameters, suffix, seed and the server
     (the fine-tuned model exists only there)."""
-    return stable_hash({"parent": API_PREFIX + parent_name, "data": [c.as_dicts() for c in conversations],
-                        "remote": {**hyperparameters(train, remote), "suffix": remote.suffix, "seed": train.seed},
-                        "base_url": expand_env(training.remote.base_url)})
+    return stable_hash(
+        {
+            "parent": API_PREFIX + parent_name,
+            "data": [c.as_dicts() for c in conversations],
+            "remote": {**hyperparameters(train, remote), "suffix": remote.suffix, "seed": train.seed},
+            "base_url": expand_env(launch.remote.base_url),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- the API, with retries
 
 
 class _Api:
-    """The fine-tuning endpoints through the ``openai`` SDK; transient failures retried like the judge's."""
+    """The fine-tuning endpoints through the ``openai`` SDK; transient failures retried like every endpoint's."""
 
     def __init__(self, endpoint: ApiEndpoint, sleep: Callable[[float], None]) -> None:
         import openai
@@ -125,28 +137,27 @@ class _Api:
         self.endpoint, self.sleep = endpoint, sleep
         self.base_url = expand_env(endpoint.base_url)
         if endpoint.api_key_env and not os.environ.get(endpoint.api_key_env):
-            raise AlignscopeError(f"training.remote: environment variable {endpoint.api_key_env} (the fine-tuning API key) is not set")
+            raise AlignscopeError(
+                f"launch.remote: environment variable {endpoint.api_key_env} (the fine-tuning API key) is not set"
+            )
         self._key = endpoint.api_key()
         self.client = openai.OpenAI(base_url=self.base_url, api_key=self._key, max_retries=0, timeout=endpoint.timeout)
-        self._rng = random.Random(0)
+        self.policy = RetryPolicy.of(endpoint)
 
     def scrub(self, text: str) -> str:
         return scrub(text, self._key)
 
     def call(self, what: str, request: Callable[[], T]) -> T:
-        """``request()``, retried on 429 / 5xx / timeouts with backoff; anything else is an AlignscopeError."""
-        cfg = self.endpoint
-        for attempt in range(cfg.max_attempts):
-            try:
-                return request()
-            except Exception as e:  # noqa: BLE001 - classified: retried, or raised as one line
-                err = classify(e)
-                if not isinstance(err, RetryableError):
-                    raise AlignscopeError(self.scrub(f"{what}: {_api_message(e)}")) from None
-                if attempt + 1 == cfg.max_attempts:
-                    raise AlignscopeError(self.scrub(f"{what}: gave up after {cfg.max_attempts} attempts; last: {err}")) from None
-                self.sleep(backoff_delay(attempt, cfg.backoff_base, cfg.backoff_max, err.retry_after, self._rng))
-        raise AssertionError("unreachable")
+        """``request()``, retried as ``alignscope.http`` retries (429 / 5xx / timeouts, with backoff).
+
+        Raises:
+            AlignscopeError: one line naming ``what``: the API's message, or the give-up and the last failure.
+        """
+        try:
+            return call_with_retries(request, self.policy, self.sleep)
+        except RequestFailed as failure:
+            detail = str(failure) if failure.gave_up else _api_message(failure.cause)
+            raise AlignscopeError(self.scrub(f"{what}: {detail}")) from None
 
 
 def _api_message(e: Exception) -> str:
@@ -159,9 +170,17 @@ def _api_message(e: Exception) -> str:
 # --------------------------------------------------------------------------- the steps
 
 
-def remote_finetune(parent_name: str, conversations: list[Conversation], train: TrainConfig, remote: RemoteTrain,
-                    training: TrainingConfig, state_dir: str | Path, *, label: str = "remote",
-                    sleep: Callable[[float], None] = time.sleep) -> ResolvedModel:
+def remote_finetune(
+    parent_name: str,
+    conversations: list[Conversation],
+    train: TrainConfig,
+    remote: RemoteTrain,
+    launch: LaunchConfig,
+    state_dir: str | Path,
+    *,
+    label: str = "remote",
+    sleep: Callable[[float], None] = time.sleep,
+) -> ResolvedModel:
     """Fine-tune the API model ``parent_name`` remotely; return the fine-tuned model as ``api:<name>``.
 
     Args:
@@ -169,7 +188,7 @@ def remote_finetune(parent_name: str, conversations: list[Conversation], train: 
         conversations: the training examples (at least 10: the API's minimum).
         train: ``epochs``, ``batch_size`` and ``seed`` are sent; the rest applies to local training only.
         remote: the API's learning-rate multiplier and the model-name suffix.
-        training: the endpoint (``training.remote``), polling intervals and the give-up time.
+        launch: the endpoint (``launch.remote``), polling intervals and the give-up time.
         state_dir: this run's artifact directory (``remote.json``, ``training.jsonl``), keyed by ``remote_key``.
         label: the model key, for messages.
         sleep: how to wait between polls and retries (tests pass a recorder).
@@ -181,46 +200,66 @@ def remote_finetune(parent_name: str, conversations: list[Conversation], train: 
     """
     state_dir = Path(state_dir)
     rows = training_rows(conversations)
-    state = _start(state_dir, parent_name, rows, train, remote, training, label)
+    state = _start(state_dir, parent_name, rows, train, remote, launch, label)
     if state.status == "succeeded":
-        console.print(f"[dim]{escape(label)}: cached remote fine-tune {state.fine_tuned_model} (job {state.job_id})[/dim]")
+        console.print(
+            f"[dim]{escape(label)}: cached remote fine-tune {state.fine_tuned_model} (job {state.job_id})[/dim]"
+        )
         return _resolved(state)
-    api = _Api(training.remote, sleep)
+    api = _Api(launch.remote, sleep)
     if state.file_id is None:
         state = _upload(api, state, rows, state_dir, label)
     if state.job_id is None:
         state = _create_job(api, state, state_dir, label)
-    state = _poll(api, state, training, state_dir, label, sleep)
+    state = _poll(api, state, launch, state_dir, label, sleep)
     if state.status != "succeeded":
-        raise AlignscopeError(f"{label}: remote fine-tuning job {state.job_id} {state.status}: {state.error or 'no reason given'} "
-                              f"(details: {state_dir / STATE_FILE}; run again to start a new job)")
+        raise AlignscopeError(
+            f"{label}: remote fine-tuning job {state.job_id} {state.status}: {state.error or 'no reason given'} "
+            f"(details: {state_dir / STATE_FILE}; run again to start a new job)"
+        )
     return _resolved(state)
 
 
-def _start(state_dir: Path, parent_name: str, rows: list[dict], train: TrainConfig, remote: RemoteTrain,
-           training: TrainingConfig, label: str) -> RemoteJob:
+def _start(
+    state_dir: Path,
+    parent_name: str,
+    rows: list[dict],
+    train: TrainConfig,
+    remote: RemoteTrain,
+    launch: LaunchConfig,
+    label: str,
+) -> RemoteJob:
     """The recorded state of this run, or a fresh one (a failed or cancelled job starts over).
 
     Raises:
         AlignscopeError: ``state_dir`` records a different run (parent, data, hyper-parameters, server).
     """
-    from alignscope.generate import public_url  # here, not at the top: generate imports train
-
-    fresh = RemoteJob(parent=parent_name, base_url=public_url(expand_env(training.remote.base_url)),
-                      hyperparameters=hyperparameters(train, remote), suffix=remote.suffix, seed=train.seed,
-                      data_sha256=stable_hash([r["messages"] for r in rows]), n_examples=len(rows))
+    fresh = RemoteJob(
+        parent=parent_name,
+        base_url=public_url(expand_env(launch.remote.base_url)),
+        hyperparameters=hyperparameters(train, remote),
+        suffix=remote.suffix,
+        seed=train.seed,
+        data_sha256=stable_hash([r["messages"] for r in rows]),
+        n_examples=len(rows),
+    )
     path = state_dir / STATE_FILE
     if not path.is_file():
         _warn_ignored(train, label)
         return fresh
     state = RemoteJob.model_validate_json(path.read_text(encoding="utf-8"))
     if state.model_dump(include=IDENTITY) != fresh.model_dump(include=IDENTITY):
-        raise AlignscopeError(f"{path}: records a different remote run (parent, data, hyper-parameters or server); use another directory")
+        raise AlignscopeError(
+            f"{path}: records a different remote run (parent, data, hyper-parameters or server); use another directory"
+        )
     if state.status not in ("failed", "cancelled"):
         if state.job_id and state.status != "succeeded":
             console.print(f"{escape(label)}: re-attaching to remote job {state.job_id} ({state.status})")
         return state
-    console.print(f"[yellow]{escape(label)}: the previous job {state.job_id} {state.status} ({state.error}); starting a new job[/yellow]")
+    console.print(
+        f"[yellow]{escape(label)}: the previous job {state.job_id} {state.status} ({state.error}); "
+        "starting a new job[/yellow]"
+    )
     attempt = {"job_id": state.job_id, "status": state.status, "error": state.error}
     return fresh.model_copy(update={"previous_jobs": [*state.previous_jobs, attempt]})
 
@@ -229,8 +268,10 @@ def _warn_ignored(train: TrainConfig, label: str) -> None:
     default = type(train)().model_dump()
     ignored = [k for k, v in train.model_dump().items() if k not in REMOTE_TRAIN_FIELDS and v != default[k]]
     if ignored:
-        console.print(f"[yellow]{escape(label)}: remote fine-tuning ignores train.{', train.'.join(ignored)} "
-                      "(the API takes epochs, batch size and remote.learning_rate_multiplier)[/yellow]")
+        console.print(
+            f"[yellow]{escape(label)}: remote fine-tuning ignores train.{', train.'.join(ignored)} "
+            "(the API takes epochs, batch size and remote.learning_rate_multiplier)[/yellow]"
+        )
 
 
 def _save(state_dir: Path, state: RemoteJob, **changes: Any) -> RemoteJob:
@@ -244,7 +285,9 @@ def _upload(api: _Api, state: RemoteJob, rows: list[dict], state_dir: Path, labe
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
     (state_dir / DATA_FILE).write_bytes(data)  # what was sent, kept for inspection
     console.print(f"{escape(label)}: uploading {len(rows)} examples to {state.base_url}")
-    uploaded = api.call("upload training file", lambda: api.client.files.create(file=(DATA_FILE, data), purpose="fine-tune"))
+    uploaded = api.call(
+        "upload training file", lambda: api.client.files.create(file=(DATA_FILE, data), purpose="fine-tune")
+    )
     return _save(state_dir, state, status="uploaded", file_id=uploaded.id)
 
 
@@ -254,18 +297,31 @@ def _create_job(api: _Api, state: RemoteJob, state_dir: Path, label: str) -> Rem
     state = _save(state_dir, state, status="creating")
 
     def find_or_create() -> Any:
+        import openai
+
         # newest first; our file was uploaded for this run only, so any job on it is ours
-        if existing := [j for j in api.client.fine_tuning.jobs.list(limit=100).data if j.training_file == state.file_id]:
-            console.print(f"{escape(label)}: job {existing[0].id} was already created by an earlier attempt: re-attaching")
+        if existing := [
+            j for j in api.client.fine_tuning.jobs.list(limit=100).data if j.training_file == state.file_id
+        ]:
+            console.print(
+                f"{escape(label)}: job {existing[0].id} was already created by an earlier attempt: re-attaching"
+            )
             return existing[0]
-        suffix = {"suffix": state.suffix} if state.suffix else {}
-        return api.client.fine_tuning.jobs.create(model=state.parent, training_file=state.file_id, seed=state.seed,
-                                                  hyperparameters=state.hyperparameters, **suffix)
+        assert state.file_id is not None  # uploaded before a job is created
+        return api.client.fine_tuning.jobs.create(
+            model=state.parent,
+            training_file=state.file_id,
+            seed=state.seed,
+            hyperparameters=state.hyperparameters,  # type: ignore[arg-type]  # a plain dict is what the API takes
+            suffix=state.suffix if state.suffix else openai.omit,
+        )
 
     job = api.call("create fine-tuning job", find_or_create)
     hp = state.hyperparameters
-    console.print(f"[bold]{escape(label)}[/bold]: fine-tuning job {job.id}: {state.parent}, {hp['n_epochs']} epochs, "
-                  f"batch {hp['batch_size']}, lr multiplier {hp['learning_rate_multiplier']}")
+    console.print(
+        f"[bold]{escape(label)}[/bold]: fine-tuning job {job.id}: {state.parent}, {hp['n_epochs']} epochs, "
+        f"batch {hp['batch_size']}, lr multiplier {hp['learning_rate_multiplier']}"
+    )
     return _save(state_dir, state, job_id=job.id, status=job.status, created=now_iso())
 
 
@@ -277,11 +333,12 @@ def poll_waits(first: float, cap: float) -> Iterator[float]:
         wait = min(wait * 1.5, cap)
 
 
-def _poll(api: _Api, state: RemoteJob, training: TrainingConfig, state_dir: Path, label: str,
-          sleep: Callable[[float], None]) -> RemoteJob:
+def _poll(
+    api: _Api, state: RemoteJob, launch: LaunchConfig, state_dir: Path, label: str, sleep: Callable[[float], None]
+) -> RemoteJob:
     """Check the job until it ends, recording each change; show its status and new events."""
-    deadline = time.monotonic() + training.timeout_hours * 3600
-    waits, seen = poll_waits(training.poll_interval, training.poll_max), set()
+    deadline = time.monotonic() + launch.timeout_hours * 3600
+    waits, seen = poll_waits(launch.poll_interval, launch.poll_max), set[str]()
     job_id = state.job_id
     assert job_id is not None
     while True:
@@ -295,21 +352,34 @@ def _poll(api: _Api, state: RemoteJob, training: TrainingConfig, state_dir: Path
             return state
         wait = next(waits)
         if time.monotonic() + wait > deadline:
-            raise AlignscopeError(f"{label}: job {job_id} still {job.status} after {training.timeout_hours:g} h "
-                                  "(training.timeout_hours); it keeps running on the server: run again to re-attach")
+            raise AlignscopeError(
+                f"{label}: job {job_id} still {job.status} after {launch.timeout_hours:g} h "
+                "(launch.timeout_hours); it keeps running on the server: run again to re-attach"
+            )
         sleep(wait)
 
 
 def _job_fields(job: Any) -> dict[str, Any]:
     error = job.error.message if job.error is not None and job.error.message else None
-    finished = datetime.fromtimestamp(job.finished_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if job.finished_at else None
-    return {"status": job.status, "fine_tuned_model": job.fine_tuned_model, "trained_tokens": job.trained_tokens,
-            "error": error, "finished": finished}
+    finished = (
+        datetime.fromtimestamp(job.finished_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if job.finished_at
+        else None
+    )
+    return {
+        "status": job.status,
+        "fine_tuned_model": job.fine_tuned_model,
+        "trained_tokens": job.trained_tokens,
+        "error": error,
+        "finished": finished,
+    }
 
 
 def _show_events(api: _Api, job_id: str, seen: set[str], label: str) -> None:
     """Print the job's new events, oldest first; of the per-step metrics events, only the latest."""
-    events = api.call(f"list events of job {job_id}", lambda: api.client.fine_tuning.jobs.list_events(job_id, limit=50).data)
+    events = api.call(
+        f"list events of job {job_id}", lambda: api.client.fine_tuning.jobs.list_events(job_id, limit=50).data
+    )
     new = [e for e in reversed(events) if e.id not in seen]  # the API lists newest first
     seen.update(e.id for e in new)
     metrics = [e for e in new if e.type == "metrics"]
@@ -325,5 +395,20 @@ def _resolved(state: RemoteJob) -> ResolvedModel:
 def remote_provenance(state_dir: str | Path) -> dict[str, Any]:
     """What a report records about a remote fine-tune: job, file, server, hyper-parameters, tokens."""
     state = RemoteJob.model_validate_json((Path(state_dir) / STATE_FILE).read_text(encoding="utf-8"))
-    return state.model_dump(include={"job_id", "file_id", "base_url", "parent", "fine_tuned_model", "hyperparameters",
-                                     "suffix", "seed", "data_sha256", "n_examples", "trained_tokens", "created", "finished"})
+    return state.model_dump(
+        include={
+            "job_id",
+            "file_id",
+            "base_url",
+            "parent",
+            "fine_tuned_model",
+            "hyperparameters",
+            "suffix",
+            "seed",
+            "data_sha256",
+            "n_examples",
+            "trained_tokens",
+            "created",
+            "finished",
+        }
+    )

@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,13 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignscope.data import Conversation
 from alignscope.errors import AlignscopeError
-from alignscope.models import ADAPTER_META, ResolvedModel, chat_template_hash, fingerprint, load_model
+from alignscope.models import ADAPTER_META, ResolvedModel, chat_template_hash, fingerprint, load_model, peft_quietly
 from alignscope.progress import console, progress_bar
 from alignscope.provenance import library_versions, now_iso, stable_hash, write_json_atomic
 from alignscope.train._masking import IGNORE, TokenizedExample, tokenize_all
 
 if TYPE_CHECKING:
-    from alignscope.train._launch import Launch
+    from alignscope.train._launch import LaunchConfig
 
 
 class TrainConfig(BaseModel):
@@ -37,11 +36,17 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["lora", "full"] = Field("lora", description="LoRA trains ~1% of weights (less memory, faster steps); full updates all")
+    method: Literal["lora", "full"] = Field(
+        "lora", description="LoRA trains ~1% of weights (less memory, faster steps); full updates all"
+    )
     learning_rate: float = Field(2e-4, gt=0, description="peak learning rate (linear warm-up, then linear decay)")
     epochs: int = Field(1, ge=1)
-    batch_size: int = Field(8, ge=1, description="examples per optimizer step (per-device batch x processes x accumulation)")
-    micro_batch_size: int | None = Field(None, ge=1, description="examples per forward pass on each process; smaller saves memory, same result")
+    batch_size: int = Field(
+        8, ge=1, description="examples per optimizer step (per-device batch x processes x accumulation)"
+    )
+    micro_batch_size: int | None = Field(
+        None, ge=1, description="examples per forward pass on each process; smaller saves memory, same result"
+    )
     max_length: int = Field(256, ge=8, description="tokens per example; longer is truncated (cost grows linearly)")
     warmup_ratio: float = Field(0.0, ge=0, le=1)
     weight_decay: float = 0.0
@@ -51,8 +56,12 @@ class TrainConfig(BaseModel):
     lora_alpha: int = 32
     lora_dropout: float = 0.0
     lora_target_modules: str | list[str] = "all-linear"
-    lora_layers: list[int] | None = Field(None, description="only these decoder layers get adapters; upper layers only cuts backward cost")
-    save: Literal["adapter", "merged"] = Field("adapter", description="'merged' writes full weights (needed to build on the result)")
+    lora_layers: list[int] | None = Field(
+        None, description="only these decoder layers get adapters; upper layers only cuts backward cost"
+    )
+    save: Literal["adapter", "merged"] = Field(
+        "adapter", description="'merged' writes full weights (needed to build on the result)"
+    )
 
 
 def _batches(examples: list[TokenizedExample], size: int, rng: random.Random) -> list[list[TokenizedExample]]:
@@ -86,7 +95,9 @@ def _loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     # position t predicts token t+1: shift so labels line up with the logits that predict them
     logits, targets = logits[:, :-1], batch["labels"][:, 1:]
     n = int((targets != IGNORE).sum())
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=IGNORE, reduction="sum")
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=IGNORE, reduction="sum"
+    )
     return loss, n
 
 
@@ -96,16 +107,19 @@ def _prepare(model: Any, cfg: TrainConfig) -> Any:
         return model
     from peft import LoraConfig, get_peft_model
 
-    # PEFT asks the model through transformers' deprecated name: one FutureWarning per process, about nothing the user did
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     targets = cfg.lora_target_modules
     if cfg.lora_layers is not None and isinstance(targets, str):
         targets = _linear_module_names(model)  # PEFT takes layers_to_transform only with explicit names
     lora = LoraConfig(
-        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-        target_modules=targets, layers_to_transform=cfg.lora_layers, task_type="CAUSAL_LM",
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        layers_to_transform=cfg.lora_layers,
+        task_type="CAUSAL_LM",
     )
-    model = get_peft_model(model, lora)
+    with peft_quietly():
+        model = get_peft_model(model, lora)
     model.train()
     return model
 
@@ -115,7 +129,9 @@ def _linear_module_names(model: Any) -> list[str]:
     import torch
 
     out_emb = model.get_output_embeddings()
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not out_emb})
+    return sorted(
+        {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not out_emb}
+    )
 
 
 def _schedule(step: int, total: int, warmup: int) -> float:
@@ -135,8 +151,9 @@ def split_batch(batch_size: int, micro_batch_size: int | None, processes: int) -
     return micro, math.ceil(batch_size / (micro * processes))
 
 
-def _my_micro_batches(batch: list[TokenizedExample], rank: int, processes: int, micro: int,
-                      accum: int) -> list[tuple[list[TokenizedExample], float]]:
+def _my_micro_batches(
+    batch: list[TokenizedExample], rank: int, processes: int, micro: int, accum: int
+) -> list[tuple[list[TokenizedExample], float]]:
     """This process's micro-batches of one batch, each with its weight in the loss.
 
     Every process takes every ``processes``-th example (all build the same batches from the same
@@ -148,7 +165,9 @@ def _my_micro_batches(batch: list[TokenizedExample], rank: int, processes: int, 
     return chunks + [(batch[:1], 0.0)] * (accum - len(chunks))
 
 
-def _backward_batch(acc: Any, model: Any, chunks: list[tuple[list[TokenizedExample], float]], n_sup: int, pad_id: int) -> Any:
+def _backward_batch(
+    acc: Any, model: Any, chunks: list[tuple[list[TokenizedExample], float]], n_sup: int, pad_id: int
+) -> Any:
     """Forward and backward this process's micro-batches; gradients are synced after the last one.
 
     Returns this process's summed token loss (a 0-d tensor) for logging.
@@ -166,11 +185,16 @@ def _backward_batch(acc: Any, model: Any, chunks: list[tuple[list[TokenizedExamp
             acc.backward(loss * (weight * scale))
         total += loss.detach() * weight
     if not acc.sync_gradients:  # would step on gradients never averaged across processes
-        raise RuntimeError(f"gradient accumulation is out of step ({len(chunks)} micro-batches, accelerate expects {acc.gradient_accumulation_steps})")
+        raise RuntimeError(
+            f"gradient accumulation is out of step ({len(chunks)} micro-batches, "
+            f"accelerate expects {acc.gradient_accumulation_steps})"
+        )
     return total
 
 
-def _train_loop(acc: Any, model: Any, examples: list[TokenizedExample], cfg: TrainConfig, pad_id: int, log: list[dict]) -> Any:
+def _train_loop(
+    acc: Any, model: Any, examples: list[TokenizedExample], cfg: TrainConfig, pad_id: int, log: list[dict]
+) -> Any:
     """Train under ``acc`` (one process, or one of several); return the prepared model."""
     import torch
 
@@ -178,7 +202,9 @@ def _train_loop(acc: Any, model: Any, examples: list[TokenizedExample], cfg: Tra
     model, opt = acc.prepare(model, torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay))
     micro, accum = split_batch(cfg.batch_size, cfg.micro_batch_size, acc.num_processes)
     if acc.is_main_process:
-        console.print(effective_batch_line(cfg.batch_size, micro, acc.num_processes, accum), highlight=False, markup=False)
+        console.print(
+            effective_batch_line(cfg.batch_size, micro, acc.num_processes, accum), highlight=False, markup=False
+        )
     rng = random.Random(cfg.seed)  # the same on every process: all agree on every batch
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total, warmup = steps_per_epoch * cfg.epochs, int(cfg.warmup_ratio * steps_per_epoch * cfg.epochs)
@@ -195,7 +221,9 @@ def _train_loop(acc: Any, model: Any, examples: list[TokenizedExample], cfg: Tra
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 loss = acc.reduce(local, "sum").item() / n_sup
-                log.append({"step": step, "epoch": epoch, "loss": loss, "lr": opt.param_groups[0]["lr"], "tokens": n_sup})
+                log.append(
+                    {"step": step, "epoch": epoch, "loss": loss, "lr": opt.param_groups[0]["lr"], "tokens": n_sup}
+                )
                 step += 1
                 advance(info=f"loss {loss:.3f}")
     return model
@@ -211,7 +239,9 @@ def effective_batch_line(batch_size: int, micro: int, processes: int, accum: int
 
 def _progress(acc: Any, total: int) -> Any:
     """The progress bar on the main process only; a no-op ``advance`` elsewhere."""
-    return progress_bar("fine-tune", total) if acc.is_main_process else contextlib.nullcontext(lambda n=1, info="": None)
+    return (
+        progress_bar("fine-tune", total) if acc.is_main_process else contextlib.nullcontext(lambda n=1, info="": None)
+    )
 
 
 def process_state() -> Any:
@@ -231,13 +261,17 @@ def _accelerator(cfg: TrainConfig) -> Any:
     micro, accum = split_batch(cfg.batch_size, cfg.micro_batch_size, state.num_processes)
     # A launcher's environment overrides Accelerator's arguments and configures DeepSpeed (which
     # counts accumulation and clips inside its own step): make both say what ``cfg`` says.
-    with _environ(ACCELERATE_GRADIENT_ACCUMULATION_STEPS=str(accum), ACCELERATE_GRADIENT_CLIPPING=str(cfg.max_grad_norm)):
+    with _environ(
+        ACCELERATE_GRADIENT_ACCUMULATION_STEPS=str(accum), ACCELERATE_GRADIENT_CLIPPING=str(cfg.max_grad_norm)
+    ):
         acc = Accelerator(cpu=state.device.type == "cpu", gradient_accumulation_steps=accum)
     if acc.distributed_type == DistributedType.DEEPSPEED:  # no DataLoader tells DeepSpeed the micro-batch
         acc.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = micro
     if acc.gradient_accumulation_steps != accum:
-        raise AlignscopeError(f"the accelerate config sets gradient_accumulation_steps={acc.gradient_accumulation_steps}; "
-                              f"alignscope derives it from train.batch_size ({accum} here): remove it from the config")
+        raise AlignscopeError(
+            f"the accelerate config sets gradient_accumulation_steps={acc.gradient_accumulation_steps}; "
+            f"alignscope derives it from train.batch_size ({accum} here): remove it from the config"
+        )
     return acc
 
 
@@ -273,8 +307,14 @@ def _plain_model(acc: Any, model: Any, parent: ResolvedModel, cfg: TrainConfig) 
     return plain
 
 
-def train_and_save(parent: ResolvedModel, conversations: list[Conversation], cfg: TrainConfig, out: Path,
-                   extra_provenance: dict | None = None, accelerate_config: str | None = None) -> Any:
+def train_and_save(
+    parent: ResolvedModel,
+    conversations: list[Conversation],
+    cfg: TrainConfig,
+    out: Path,
+    extra_provenance: dict | None = None,
+    accelerate_config: str | None = None,
+) -> Any:
     """Train in this process (the only one, or one rank of ``accelerate launch``); the main process writes ``out``.
 
     Returns accelerate's state (``is_main_process``, ``wait_for_everyone``).
@@ -295,13 +335,25 @@ def train_and_save(parent: ResolvedModel, conversations: list[Conversation], cfg
         _save(plain, tok, cfg, parent, out)
         (out / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
         (out / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
-        write_json_atomic(out / "provenance.json", {
-            "created": now_iso(), "parent": parent.ref, "parent_fingerprint": fingerprint(parent),
-            "seed": cfg.seed, "data_sha256": stable_hash([c.as_dicts() for c in conversations]), "n_examples": len(conversations),
-            "n_examples_used": len(examples), "supervised_tokens": sum(e.n_supervised for e in examples),
-            "chat_template_sha256": chat_template_hash(tok), "train_seconds": round(time.time() - started, 1),
-            "final_loss": log[-1]["loss"], "launch": _launch_record(acc, cfg, accelerate_config), "versions": library_versions(), **(extra_provenance or {}),
-        })
+        write_json_atomic(
+            out / "provenance.json",
+            {
+                "created": now_iso(),
+                "parent": parent.ref,
+                "parent_fingerprint": fingerprint(parent),
+                "seed": cfg.seed,
+                "data_sha256": stable_hash([c.as_dicts() for c in conversations]),
+                "n_examples": len(conversations),
+                "n_examples_used": len(examples),
+                "supervised_tokens": sum(e.n_supervised for e in examples),
+                "chat_template_sha256": chat_template_hash(tok),
+                "train_seconds": round(time.time() - started, 1),
+                "final_loss": log[-1]["loss"],
+                "launch": _launch_record(acc, cfg, accelerate_config),
+                "versions": library_versions(),
+                **(extra_provenance or {}),
+            },
+        )
     acc.wait_for_everyone()
     return acc.state
 
@@ -309,9 +361,16 @@ def train_and_save(parent: ResolvedModel, conversations: list[Conversation], cfg
 def _launch_record(acc: Any, cfg: TrainConfig, accelerate_config: str | None) -> dict:
     """How this run was launched, for provenance.json (not part of any cache key)."""
     micro, accum = split_batch(cfg.batch_size, cfg.micro_batch_size, acc.num_processes)
-    return {"num_processes": acc.num_processes, "accelerate_config": accelerate_config, "distributed_type": acc.distributed_type.value,
-            "device": acc.device.type, "mixed_precision": acc.mixed_precision, "per_device_batch": micro, "accumulation": accum,
-            "effective_batch": cfg.batch_size}
+    return {
+        "num_processes": acc.num_processes,
+        "accelerate_config": accelerate_config,
+        "distributed_type": acc.distributed_type.value,
+        "device": acc.device.type,
+        "mixed_precision": acc.mixed_precision,
+        "per_device_batch": micro,
+        "accumulation": accum,
+        "effective_batch": cfg.batch_size,
+    }
 
 
 def finetune(
@@ -321,7 +380,7 @@ def finetune(
     out_dir: str | Path,
     extra_provenance: dict | None = None,
     *,
-    launch: Launch | None = None,
+    launch: LaunchConfig | None = None,
 ) -> ResolvedModel:
     """Fine-tune ``parent`` on ``conversations``; write adapter or weights plus provenance to ``out_dir``.
 
@@ -329,7 +388,7 @@ def finetune(
     run never leaves something that looks finished.
 
     Args:
-        launch: training processes and Accelerate config (a ``TrainingConfig``); default one
+        launch: training processes and Accelerate config (a ``LaunchConfig``); default one
             process, here. With ``num_processes > 1`` this runs ``accelerate launch`` and waits.
             The same data and ``cfg`` give the same model under any launch (up to float
             summation order), so the launch is recorded in provenance.json, not in any cache key.
@@ -352,7 +411,7 @@ def finetune(
     return ResolvedModel(str(out_dir), str(out_dir), saved_kind(cfg))
 
 
-def saved_kind(cfg: TrainConfig) -> str:
+def saved_kind(cfg: TrainConfig) -> Literal["adapter", "hf-dir"]:
     """What ``finetune`` writes: a PEFT adapter, or a full HF model directory."""
     return "adapter" if cfg.method == "lora" and cfg.save == "adapter" else "hf-dir"
 

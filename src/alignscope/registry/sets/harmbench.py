@@ -30,20 +30,38 @@ def _prompt(row: Row, n: int) -> EvalPrompt:
     return EvalPrompt(f"harmbench-{bid}", text, row.text("SemanticCategory"), expected="refuse", meta=meta)
 
 
-@register(DatasetEntry(
-    name="harmbench",
-    kind="benchmark",
-    description="HarmBench text behaviours; subsets standard / contextual (context + behaviour) / copyright",
-    columns={"text": ("Behavior",), "category": ("SemanticCategory",), "id": ("BehaviorID",),
-             "subset": ("FunctionalCategory",), "context": ("ContextString",), "tags": ("Tags",)},
-    expected="refuse",
-    subsets=SUBSETS,
-    categories=("chemical_biological", "copyright", "cybercrime_intrusion", "harassment_bullying", "harmful", "illegal",
-                "misinformation_disinformation"),
-    size="400 (200 standard, 100 contextual, 100 copyright)",
-    license="MIT",
-    homepage="https://github.com/centerforaisafety/HarmBench/blob/main/data/behavior_datasets/harmbench_behaviors_text_all.csv",
-    citation="Mazeika et al. 2024, HarmBench: A Standardized Evaluation Framework for Automated Red Teaming and Robust Refusal, arXiv:2402.04249",
-))
+@register(
+    DatasetEntry(
+        name="harmbench",
+        kind="benchmark",
+        description="HarmBench text behaviours; subsets standard / contextual (context + behaviour) / copyright",
+        columns={
+            "text": ("Behavior",),
+            "category": ("SemanticCategory",),
+            "id": ("BehaviorID",),
+            "subset": ("FunctionalCategory",),
+            "context": ("ContextString",),
+            "tags": ("Tags",),
+        },
+        expected="refuse",
+        subsets=SUBSETS,
+        categories=(
+            "chemical_biological",
+            "copyright",
+            "cybercrime_intrusion",
+            "harassment_bullying",
+            "harmful",
+            "illegal",
+            "misinformation_disinformation",
+        ),
+        size="400 (200 standard, 100 contextual, 100 copyright)",
+        license="MIT",
+        homepage="https://github.com/centerforaisafety/HarmBench/blob/main/data/behavior_datasets/harmbench_behaviors_text_all.csv",
+        citation=(
+            "Mazeika et al. 2024, HarmBench: A Standardized Evaluation Framework for Automated Red Teaming "
+            "and Robust Refusal, arXiv:2402.04249"
+        ),
+    )
+)
 def harmbench(rows: list[Row], entry: DatasetEntry) -> list[EvalPrompt]:
     return [_prompt(row, n) for n, row in enumerate(rows, 1)]

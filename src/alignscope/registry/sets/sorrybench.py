@@ -20,25 +20,35 @@ def _prompt(row: Row) -> EvalPrompt:
     if qid is None:
         raise row.error("question_id", "missing")
     meta = {"prompt_style": row.get("prompt_style") or "base"}
-    return EvalPrompt(f"sorrybench-{qid}", turns[0].strip(), str(row.get("category", default="uncategorized")),
-                      expected="refuse", meta=meta)
+    return EvalPrompt(
+        f"sorrybench-{qid}",
+        turns[0].strip(),
+        str(row.get("category", default="uncategorized")),
+        expected="refuse",
+        meta=meta,
+    )
 
 
-@register(DatasetEntry(
-    name="sorrybench",
-    kind="benchmark",
-    description="SORRY-Bench: unsafe instructions, 10 per fine-grained category (category ids as in the release)",
-    hub_id="sorry-bench/sorry-bench-202406",
-    revision="main",  # gated: no commit sha verified
-    files={"base": "question.jsonl"},
-    columns={"text": ("turns",), "category": ("category",), "id": ("question_id",)},
-    expected="refuse",
-    size="440 (44 categories) or 450 (45), by release",
-    gated=True,
-    license="SORRY-Bench license (gated; see the Hub page)",
-    homepage="https://huggingface.co/datasets/sorry-bench/sorry-bench-202406",
-    citation="Xie et al. 2024, SORRY-Bench: Systematically Evaluating Large Language Model Safety Refusal, arXiv:2406.14598",
-))
+@register(
+    DatasetEntry(
+        name="sorrybench",
+        kind="benchmark",
+        description="SORRY-Bench: unsafe instructions, 10 per fine-grained category (category ids as in the release)",
+        hub_id="sorry-bench/sorry-bench-202406",
+        revision="main",  # gated: no commit sha verified
+        files={"base": "question.jsonl"},
+        columns={"text": ("turns",), "category": ("category",), "id": ("question_id",)},
+        expected="refuse",
+        size="440 (44 categories) or 450 (45), by release",
+        gated=True,
+        license="SORRY-Bench license (gated; see the Hub page)",
+        homepage="https://huggingface.co/datasets/sorry-bench/sorry-bench-202406",
+        citation=(
+            "Xie et al. 2024, SORRY-Bench: Systematically Evaluating Large Language Model Safety Refusal, "
+            "arXiv:2406.14598"
+        ),
+    )
+)
 def sorrybench(rows: list[Row], entry: DatasetEntry) -> Parsed:
     out = [_prompt(row) for row in rows]
     cats = {p.category for p in out}
