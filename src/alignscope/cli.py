@@ -340,11 +340,22 @@ _DISK_ERRORS = {
 
 
 def main() -> None:
+    """The ``alignscope`` command: every user error is one line on stderr and exit code 2."""
     from alignscope._runtime import tune_allocator
 
     tune_allocator()
     try:
-        app()
+        code = app(standalone_mode=False)  # errors come back here instead of as boxed panels
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except typer.TyperException as e:  # a bad option value, a missing argument, an unknown command
+        ctx = getattr(e, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        message = " ".join(str(getattr(e, "format_message", e.__str__)()).split())
+        if message:  # empty: the command was given no arguments and printed its help
+            typer.echo(f"error: {where}{message} (see --help)", err=True)
+        sys.exit(getattr(e, "exit_code", 2))
     except AlignscopeError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -357,3 +368,4 @@ def main() -> None:
             err=True,
         )
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
