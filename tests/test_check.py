@@ -99,3 +99,21 @@ def test_run_check_and_an_unknown_judge_fail_in_seconds_with_exit_2(tmp_path):
     assert elapsed < 10 and not (tmp_path / "ws").exists() and not (tmp_path / "out").exists()
     good = subprocess.run([str(ALIGNSCOPE), "run", str(write_study(tmp_path)), "--check"], capture_output=True, text=True)
     assert good.returncode == 0 and "no problems found" in good.stdout and not (tmp_path / "ws").exists()
+
+
+def test_rm_eval_is_validated_before_any_model_loads(tmp_path):
+    from alignscope.rm import load_rm_config, run_rm_eval
+
+    path = tmp_path / "rm.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "rm-check", "workspace": str(tmp_path / "ws"), "output_dir": str(tmp_path / "out"),
+        "reward_models": [{"name": "cls", "type": "seqcls", "model": str(tmp_path / "no-such-rm")}],
+        "datasets": [{"name": "team-safety-pairs"}, {"name": "pku-saferlhf", "path": str(tmp_path / "missing.jsonl")}],
+    }))
+    with pytest.raises(AlignscopeError) as err:
+        run_rm_eval(load_rm_config(path))
+    lines = str(err.value).splitlines()
+    assert lines[0] == "2 problems in the rm-eval config; nothing was run:"
+    assert "reward_models.0.model: unknown model reference" in lines[1]
+    assert "datasets.1.path:" in lines[2] and "missing.jsonl: not found" in lines[2]
+    assert not (tmp_path / "ws").exists() and not (tmp_path / "out").exists()

@@ -136,3 +136,36 @@ def test_a_full_disk_while_rendering_keeps_the_results_and_says_so(monkeypatch, 
     assert "no space left on the device" in line and "what was finished is kept" in line
     assert json.loads((run / "report.json").read_text()) == make_results()
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]  # no half-written report left behind
+
+
+def test_a_csv_cell_over_the_field_limit_and_a_long_txt_prompt(monkeypatch, capsys, tmp_path):
+    long = "Summarise this. " * 12_000  # ~190 kB: over the csv module's 128 kB field limit
+    big_csv = tmp_path / "big.csv"
+    big_csv.write_text(f'prompt\n"{long}"\n')
+    code, _, err = cli(monkeypatch, capsys, "data", "validate", str(big_csv))
+    assert "big.csv:2: csv: field larger than field limit" in one_line_error(code, err)
+    big_txt = tmp_path / "big.txt"
+    big_txt.write_text(long + "\n")
+    code, out, _ = cli(monkeypatch, capsys, "data", "validate", str(big_txt))
+    assert code == 0 and "ok, 1 prompts" in out  # a .txt line is one prompt, however long
+
+
+def test_a_judge_spec_that_does_not_parse(monkeypatch, capsys, tmp_path):
+    spec = tmp_path / "judge.yaml"
+    spec.write_text("name: policy\nendpoint: {base_url: http://127.0.0.1:9/v1, model: [judge\n")
+    gens = tmp_path / "g.jsonl"
+    gens.write_text(json.dumps({"key": "k", "user_prompt": "p", "text": "t"}) + "\n")
+    code, _, err = cli(monkeypatch, capsys, "judge", str(gens), "--judge", str(spec), "--workspace", str(tmp_path / "w"))
+    assert "judge.yaml:3: yaml:" in one_line_error(code, err)
+
+
+def test_a_half_written_fingerprint_cache_is_recomputed_not_fatal(tiny_model_dir, tmp_path):
+    import shutil
+
+    from alignscope.models import fingerprint, resolve_model
+
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    first = fingerprint(resolve_model(str(model), tmp_path))
+    (model / ".alignscope_fingerprint.json").write_text('{"stamp": "[[\\"model.safet')  # killed mid-write
+    assert fingerprint(resolve_model(str(model), tmp_path)) == first
+    assert json.loads((model / ".alignscope_fingerprint.json").read_text())["fingerprint"] == first

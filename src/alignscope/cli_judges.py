@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from alignscope.errors import AlignscopeError, located
+from alignscope.provenance import write_text_atomic
 
 if TYPE_CHECKING:
     from alignscope.judge import JudgeSpec
@@ -108,7 +109,7 @@ def agree(
         results += [c for a in names for c in compare(projections[a], human, a, "human")]
     _print_agreement(results)
     if out:
-        out.write_text(json.dumps({"file": str(pairs), "n": len(rows), "comparisons": results}, indent=2))
+        write_text_atomic(out, json.dumps({"file": str(pairs), "n": len(rows), "comparisons": results}, indent=2))
 
 
 def _print_agreement(results: list[dict]) -> None:
@@ -139,7 +140,7 @@ def train_classifier(
     from alignscope.judge import train_probe
 
     probe = train_probe(workspace)
-    out.write_text(json.dumps(probe))
+    write_text_atomic(out, json.dumps(probe))
     typer.echo(
         f"layer {probe['layer']}, cross-validated accuracy {probe['cv_accuracy'][str(probe['layer'])]:.3f}, "
         f"{probe['n_train']} training texts -> {out}"

@@ -27,7 +27,7 @@ from alignscope.generate import require_vllm
 from alignscope.judge import build_judges
 from alignscope.models import resolve_model
 from alignscope.progress import console
-from alignscope.provenance import write_json_atomic
+from alignscope.provenance import write_json_atomic, write_text_atomic
 from alignscope.report import write_report
 from alignscope.train.stages import align_stage, finetune_stage
 from alignscope.workspace import ModelEntry, Workspace
@@ -54,7 +54,7 @@ def run_study(cfg: StudyConfig) -> dict[str, Path]:
     ws, out = Workspace(Path(cfg.workspace)), cfg.out_dir
     timings: dict[str, float] = {}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    write_text_atomic(out / "config.resolved.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     with timed(timings, "resolve"):
         models = {"base": ModelEntry("base", cfg.base_label or cfg.base_model, resolve_model(cfg.base_model, ws.root))}
     if cfg.align:

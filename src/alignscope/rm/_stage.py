@@ -19,7 +19,7 @@ from alignscope import registry
 from alignscope.data import PreferencePair
 from alignscope.errors import AlignscopeError
 from alignscope.progress import console
-from alignscope.provenance import library_versions, now_iso
+from alignscope.provenance import library_versions, now_iso, write_text_atomic
 from alignscope.report import write_rm_report
 from alignscope.rm._analysis import (
     SetScores,
@@ -33,6 +33,7 @@ from alignscope.rm._analysis import (
     rmbench_rows,
     sensitivity_rows,
 )
+from alignscope.rm._check import require_valid_rm_eval
 from alignscope.rm._config import TEAM_SET, PairSetSpec, RMEvalConfig, RMSpec, resolve_ref
 from alignscope.rm._implicit import ImplicitRewardRM
 from alignscope.rm._outcome import outcome_validity
@@ -242,11 +243,16 @@ def build_results(
 
 
 def run_rm_eval(cfg: RMEvalConfig) -> dict[str, Path]:
-    """Run (or resume) an RM reliability evaluation; return the written report files."""
+    """Run (or resume) an RM reliability evaluation; return the written report files.
+
+    Raises:
+        AlignscopeError: listing every problem the validation pass finds, before anything is written.
+    """
+    require_valid_rm_eval(cfg)
     ws = Workspace(Path(cfg.workspace))
     out = cfg.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    write_text_atomic(out / "config.resolved.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     timings: dict[str, float] = {}
     t = time.time()
     loaded = {s.name: ls for s in cfg.datasets if (ls := load_pair_set(s, ws, cfg.workspace)) is not None}
