@@ -4,23 +4,13 @@ CLI options, files the tool reads, studies, and disks that are full or read-only
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-
-from alignscope.cli import main
+from tests.test_cli import cli
 
 RO_MOUNT_REASON = "needs root and tmpfs mounts (as on the developers' and CI machines)"
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["alignscope", *args])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def one_line_error(code: int, err: str) -> str:
