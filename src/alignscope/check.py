@@ -11,6 +11,7 @@ only it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -30,12 +31,13 @@ PLACEHOLDER_ANSWER = "A placeholder answer: the check builds the data without th
 Problem = tuple[tuple[Any, ...], str]  # (the field's location in the study file, what is wrong)
 
 
-def check_study(cfg: StudyConfig, source: Path | None = None) -> list[str]:
+def check_study(cfg: StudyConfig, source: Path | None = None, force: bool = False) -> list[str]:
     """Every problem of ``cfg`` found without training or generating, as one line each.
 
     Args:
         cfg: The validated study config.
         source: The study file (for line numbers); None names fields only.
+        force: Allow writing into an output folder that holds another study file's run.
     """
     problems: list[Problem] = []
     problems += _model_refs(cfg)
@@ -43,12 +45,14 @@ def check_study(cfg: StudyConfig, source: Path | None = None) -> list[str]:
     problems += _judges(cfg)
     problems += _benchmarks(cfg)
     problems += _outputs(cfg)
+    if not force:
+        problems += _run_dir_owner(cfg, source)
     return [_locate(source, loc, msg) for loc, msg in problems]
 
 
-def require_valid(cfg: StudyConfig, source: Path | None = None) -> None:
+def require_valid(cfg: StudyConfig, source: Path | None = None, force: bool = False) -> None:
     """Raise one AlignscopeError listing every problem (one per line), if there are any."""
-    problems = check_study(cfg, source)
+    problems = check_study(cfg, source, force)
     if problems:
         head = f"{len(problems)} problem{'s' * (len(problems) > 1)} in the study; nothing was run:\n"
         raise AlignscopeError(head + "\n".join(problems))
@@ -170,6 +174,30 @@ def _outputs(cfg: StudyConfig) -> list[Problem]:
         if why := unwritable(where):
             problems.append(((field,), why))
     return problems
+
+
+RUN_MARKER = ".alignscope_run.json"  # in each output folder: which study file's run it holds
+
+
+def _run_dir_owner(cfg: StudyConfig, source: Path | None) -> list[Problem]:
+    """A copied study keeps its ``name:`` and so its default ``runs/<name>``: never write over the run
+    of another study file without being told to."""
+    marker = cfg.out_dir / RUN_MARKER
+    if source is None or not marker.is_file():
+        return []
+    try:
+        owner = json.loads(marker.read_text()).get("study_file")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if owner and Path(owner) != source.resolve():
+        return [
+            (
+                ("output_dir",),
+                f"{cfg.out_dir} holds the run of another study file ({owner}); set output_dir "
+                "(or `run --out DIR`), or pass --force to write over it",
+            )
+        ]
+    return []
 
 
 def unwritable(path: Path) -> str | None:

@@ -17,6 +17,25 @@ if TYPE_CHECKING:  # imported where used: `alignscope --help` stays fast
     from alignscope.train import LaunchConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Did this fine-tune break the model's safety?")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from alignscope import __version__
+
+        typer.echo(f"alignscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Did this fine-tune break the model's safety?"""
+
+
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="store and model cache")]
 from alignscope.cli_data import app as data_app  # noqa: E402
 from alignscope.cli_judges import app as judges_app  # noqa: E402
@@ -84,23 +103,30 @@ def run(
     check: Annotated[
         bool, typer.Option("--check", help="only validate the study (recipes, judges, benchmarks, models); run nothing")
     ] = False,
+    workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="the study's `workspace:`")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="the study's `output_dir:`")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="write into an output folder that holds another study file's run")
+    ] = False,
 ) -> None:
     """Run (or resume) a whole study from a YAML file; writes report.{html,md,json}."""
     from alignscope.config import load_study
     from alignscope.progress import console
     from alignscope.study import run_study
 
+    paths = {"workspace": workspace, "output_dir": out}
     cfg = load_study(study, set_, profile)
+    cfg = cfg.model_copy(update={k: str(v) for k, v in paths.items() if v is not None})
     if check:
         from alignscope.check import require_valid
 
-        require_valid(cfg, cfg.source)
+        require_valid(cfg, cfg.source, force=force)
         ev = cfg.evaluation
         counts = f"{len(cfg.cells())} fine-tunes, {len(ev.benchmarks)} benchmarks, {len(ev.judges)} judges"
         typer.echo(f"{study}: no problems found ({counts})")
         return
     cfg = cfg.model_copy(update={"launch": _with_launch_flags(cfg.launch, num_processes, accelerate_config)})
-    files = run_study(cfg)
+    files = run_study(cfg, force=force)
     console.print(f"[green]report:[/green] {files['html']}")
 
 
@@ -212,7 +238,9 @@ def generate(
 @app.command()
 def judge(
     generations: Annotated[Path, typer.Argument(help="JSONL from `alignscope generate`")],
-    judge_name: Annotated[str, typer.Option("--judge", help="a judge name, or a judge-spec YAML file")] = "keyword",
+    judge_name: Annotated[
+        str, typer.Option("--judge", "-j", help="a judge name, or a judge-spec YAML file")
+    ] = "keyword",
     out: Path | None = None,
     workspace: Workspace_ = Path(".alignscope"),
 ) -> None:

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from alignscope import registry
 from alignscope.assemble import build_results
-from alignscope.check import require_valid
+from alignscope.check import RUN_MARKER, require_valid
 from alignscope.config import StudyConfig
 from alignscope.errors import AlignscopeError
 from alignscope.evaluation import evaluate, report_failures
@@ -41,13 +41,17 @@ def timed(timings: dict[str, float], name: str) -> Iterator[None]:
     timings[name] = round(time.time() - t, 1)
 
 
-def run_study(cfg: StudyConfig) -> dict[str, Path]:
+def run_study(cfg: StudyConfig, force: bool = False) -> dict[str, Path]:
     """Run (or resume) a whole study; return the written report files.
+
+    Args:
+        cfg: The study (``load_study`` remembers its file, for line numbers and run-folder ownership).
+        force: Write into an output folder that holds the run of another study file.
 
     Raises:
         AlignscopeError: listing every problem the validation pass finds, before anything is written.
     """
-    require_valid(cfg, cfg.source)
+    require_valid(cfg, cfg.source, force)
     torch.manual_seed(cfg.seed)
     if cfg.evaluation.generate.backend == "vllm":  # before any training, not after it
         require_vllm()
@@ -55,6 +59,8 @@ def run_study(cfg: StudyConfig) -> dict[str, Path]:
     timings: dict[str, float] = {}
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.resolved.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    if cfg.source is not None:
+        write_json_atomic(out / RUN_MARKER, {"study": cfg.name, "study_file": str(cfg.source.resolve())})
     with timed(timings, "resolve"):
         models = {"base": ModelEntry("base", cfg.base_label or cfg.base_model, resolve_model(cfg.base_model, ws.root))}
     if cfg.align:
