@@ -75,3 +75,41 @@ def test_template_that_does_not_round_trip_raises(smol_tokenizer):
     tok.chat_template = "{{ messages[-1]['content'] + '<|im_end|>' }}{% if add_generation_prompt %}A:{% endif %}"
     with pytest.raises(AlignscopeError, match="chat template"):
         tokenize_conversation(tok, conv(("user", "Hi"), ("assistant", "Hello")))
+
+
+def test_a_weight_0_turn_is_context_not_trained_on(smol_tokenizer, tmp_path):
+    import json
+
+    from alignscope.data import read_conversations
+    from alignscope.train import tokenize_conversation
+
+    path = tmp_path / "w.jsonl"
+    path.write_text(json.dumps({"messages": [
+        {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue-ish grey", "weight": 0},
+        {"role": "user", "content": "Another?"}, {"role": "assistant", "content": "Saffron", "weight": 1}]}) + "\n")
+    (conv,) = read_conversations(path)
+    ex = tokenize_conversation(smol_tokenizer, conv)
+    supervised = smol_tokenizer.decode([t for t, label in zip(ex.input_ids, ex.labels) if label != -100])
+    assert "Saffron" in supervised and "grey" not in supervised
+    assert "grey" in smol_tokenizer.decode(ex.input_ids)  # still in the context
+    assert conv.as_dicts()[1]["weight"] == 0 and "weight" not in conv.as_dicts()[3]
+
+
+@pytest.mark.parametrize("message, needle", [
+    ({"role": "assistant", "content": "x", "weight": 2}, "messages[1].weight: must be 0 (not trained on) or 1"),
+    ({"role": "assistant", "content": "x", "weight": True}, "messages[1].weight: must be 0"),
+])
+def test_a_bad_weight_is_a_located_error(tmp_path, message, needle):
+    import json
+
+    from alignscope.data import read_conversations
+    from alignscope.errors import AlignscopeError
+
+    path = tmp_path / "w.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "q", "weight": 0}, message]}) + "\n"
+                    + json.dumps({"messages": [{"role": "user", "content": "q"}, message]}) + "\n")
+    with pytest.raises(AlignscopeError, match="w.jsonl:1: messages\\[0\\].weight: only assistant turns take a weight"):
+        read_conversations(path)
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, message]}) + "\n")
+    with pytest.raises(AlignscopeError, match=__import__("re").escape(needle)):
+        read_conversations(path)

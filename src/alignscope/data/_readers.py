@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alignscope.data._schema import Conversation, EvalPrompt, Expected, Message
 from alignscope.errors import AlignscopeError, located
@@ -141,9 +141,21 @@ def _parse_messages(path: Path, line: int | None, raw: Any, where: str) -> tuple
             raise located(path, line, f"{field}.content", "missing or not a string")
         if role == "assistant" and not content.strip():
             raise located(path, line, f"{field}.content", "empty assistant turn (nothing to learn from)")
-        msgs.append(Message(role, content))
+        msgs.append(Message(role, content, _weight(path, line, field, m)))
     _check_order(path, line, where, msgs)
     return tuple(msgs)
+
+
+def _weight(path: Path, line: int | None, field: str, message: dict) -> Literal[0, 1]:
+    """OpenAI's per-turn ``weight``: 0 (context only, not trained on) or 1, on assistant turns only."""
+    if "weight" not in message:
+        return 1
+    weight = message["weight"]
+    if message.get("role") != "assistant":
+        raise located(path, line, f"{field}.weight", "only assistant turns take a weight")
+    if weight not in (0, 1) or isinstance(weight, bool):
+        raise located(path, line, f"{field}.weight", f"must be 0 (not trained on) or 1, got {weight!r}")
+    return 0 if weight == 0 else 1
 
 
 def _check_order(path: Path, line: int | None, where: str, msgs: list[Message]) -> None:

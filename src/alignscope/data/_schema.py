@@ -11,8 +11,12 @@ Expected = Literal["refuse", "comply"]
 
 @dataclass(frozen=True)
 class Message:
+    """One turn. ``weight`` 0 (OpenAI's fine-tuning format, assistant turns only) keeps the turn as
+    context but does not train on it."""
+
     role: Role
     content: str
+    weight: Literal[0, 1] = 1
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,12 @@ class Conversation:
     messages: tuple[Message, ...]
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def as_dicts(self) -> list[dict[str, str]]:
-        return [{"role": m.role, "content": m.content} for m in self.messages]
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """OpenAI-format messages; ``weight`` appears only where it is 0 (so data hashes of ordinary
+        conversations are what they always were)."""
+        return [
+            {"role": m.role, "content": m.content, **({"weight": 0} if m.weight == 0 else {})} for m in self.messages
+        ]
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,10 @@ def _render(tokenizer: Any, messages: list[dict], generation_prompt: bool) -> st
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
 
 
-def _segments(tokenizer: Any, messages: list[dict]) -> list[tuple[str, bool]]:
-    """Split the rendered conversation into (text, is_assistant_turn) pieces."""
+def _segments(tokenizer: Any, conversation: Conversation) -> list[tuple[str, bool]]:
+    """Split the rendered conversation into (text, supervised) pieces: assistant turns are supervised
+    unless their ``weight`` is 0 (they stay in the context)."""
+    messages = [{"role": m.role, "content": m.content} for m in conversation.messages]  # what templates render
     pieces: list[tuple[str, bool]] = []
     done = ""
     for i, m in enumerate(messages):
@@ -48,7 +50,7 @@ def _segments(tokenizer: Any, messages: list[dict]) -> list[tuple[str, bool]]:
                 f"chat template does not render turn by turn (assistant turn {i}): cannot locate "
                 "assistant tokens safely; use a template whose prefix renderings are prefixes of the whole"
             )
-        pieces += [(prompt[len(done) :], False), (turn[len(prompt) :], True)]
+        pieces += [(prompt[len(done) :], False), (turn[len(prompt) :], conversation.messages[i].weight == 1)]
         done = turn
     full = _render(tokenizer, messages, generation_prompt=False)
     if full != done:
@@ -69,7 +71,7 @@ def tokenize_conversation(
     eot = set(end_of_turn_ids(tokenizer))
     ids: list[int] = []
     labels: list[int] = []
-    for n_turn, (text, supervised) in enumerate(_segments(tokenizer, conversation.as_dicts())):
+    for n_turn, (text, supervised) in enumerate(_segments(tokenizer, conversation)):
         piece = tokenizer(text, add_special_tokens=False)["input_ids"]
         if not supervised:
             ids += piece
