@@ -119,3 +119,24 @@ def test_fetch_offline_says_what_to_do(tmp_path):
     with pytest.raises(AlignscopeError, match=r"xstest: could not load walledai/XSTest@main .*check the network .*`--from DIR`"):
         registry.fetch("xstest", tmp_path / "ws")
     assert not any((tmp_path / "ws" / "datasets" / "xstest").iterdir())
+
+
+def test_an_unreachable_hub_fails_at_once_not_after_retries(monkeypatch):
+    import time
+
+    import datasets.config
+    import huggingface_hub.constants
+
+    from alignscope.registry._sources import hub_unreachable
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "https://127.0.0.1:9")
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    hub_unreachable.cache_clear()
+    start = time.time()
+    with pytest.raises(AlignscopeError, match=r"alpaca: could not load .* 127\.0\.0\.1:9 is not reachable"):
+        registry.load("alpaca")
+    assert time.time() - start < 5
+    hub_unreachable.cache_clear()

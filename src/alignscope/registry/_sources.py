@@ -15,8 +15,12 @@ Resolution order for ``entry.load(source, workspace=...)``:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import gzip
+import os
 import shutil
+import socket
+import urllib.parse
 import zlib
 from pathlib import Path
 from typing import Any
@@ -190,10 +194,36 @@ def hub_error(entry: DatasetEntry, exc: BaseException, fetching: bool = False) -
     return AlignscopeError(f"{entry.name}: could not load {entry.source} from the Hugging Face Hub ({reason}); {how}")
 
 
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+
+
+@functools.cache
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face Hub cannot be reached (one TCP connection, 3 s at most), or None.
+
+    Checked once per process before the first Hub request, so an offline machine gets its answer at
+    once instead of after the client libraries' retries. Skipped in offline mode (the libraries then
+    fail at once themselves) and behind a proxy (a direct connection says nothing there).
+    """
+    import huggingface_hub.constants as hub
+
+    if hub.HF_HUB_OFFLINE or any(os.environ.get(v) for v in PROXY_VARS):
+        return None
+    url = urllib.parse.urlparse(hub.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as e:
+        return f"{host}:{port} is not reachable ({e.strerror or e}); offline?"
+    return None
+
+
 def read_hub(entry: DatasetEntry) -> list[Row]:
     from datasets.exceptions import DatasetNotFoundError
 
     assert entry.hub_id is not None
+    if why := hub_unreachable():
+        raise hub_error(entry, ConnectionError(why))
     parts: list[tuple[str, str | None]] = list(entry.files.items()) or [(entry.split, None)]
     rows: list[Row] = []
     for part, pattern in parts:
@@ -230,6 +260,8 @@ def _copy_layout(entry: DatasetEntry, src: Path, dest: Path) -> None:
 
 def _download(entry: DatasetEntry, dest: Path) -> None:
     assert entry.hub_id is not None, entry.name  # only Hub sets are downloaded
+    if why := hub_unreachable():
+        raise hub_error(entry, ConnectionError(why), fetching=True)
     try:
         from huggingface_hub import snapshot_download
 
