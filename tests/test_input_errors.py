@@ -159,3 +159,15 @@ def test_a_half_written_fingerprint_cache_is_recomputed_not_fatal(tiny_model_dir
     (model / ".alignscope_fingerprint.json").write_text('{"stamp": "[[\\"model.safet')  # killed mid-write
     assert fingerprint(resolve_model(str(model), tmp_path)) == first
     assert json.loads((model / ".alignscope_fingerprint.json").read_text())["fingerprint"] == first
+
+
+def test_data_validate_reports_every_bad_row_up_to_a_cap(monkeypatch, capsys, tmp_path):
+    good = {"prompt": "Suggest a name for a cat"}
+    rows = [json.dumps(good)] + ['{"prompt": ""}'] * 55 + ["{oops"] * 5 + [json.dumps(good)]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    code, _, err = cli(monkeypatch, capsys, "data", "validate", str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[0] == f"error: {path}: 60 bad rows (2 prompts fine):"
+    assert lines[1].startswith(f"{path}:2: text: missing or empty") and len(lines) == 1 + 50 + 1
+    assert lines[-1] == "... and 10 more"

@@ -116,13 +116,23 @@ def show(
     con.print(rows)
 
 
+def _line_of(problem: str, file: Path) -> int:
+    """The line number a ``FILE:LINE: field: ...`` problem names (0 if none)."""
+    rest = problem.removeprefix(f"{file}:")
+    head = rest.split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
 def _looks_like_conversations(path: Path) -> bool:
     from alignscope.data import file_rows
 
-    first = next(iter(file_rows(path)), (None, None))[1]
+    first = next(iter(file_rows(path, [])), (None, None))[1]  # the first row that parses
     return isinstance(first, list) or (
         isinstance(first, dict) and ("messages" in first or {"instruction", "output"} <= first.keys())
     )
+
+
+SHOWN_PROBLEMS = 50  # `data validate` lists this many bad rows, then counts the rest
 
 
 @app.command()
@@ -132,7 +142,8 @@ def validate(
 ) -> None:
     """Check a local file (every row) against a set's layout, or the generic prompt / conversation readers.
 
-    Problems are reported as FILE:LINE: FIELD: what is wrong, with exit code 2.
+    Every bad row is reported (the first 50, then a count) as FILE:LINE: FIELD: what is wrong, with exit
+    code 2. With --as, the set's own reader stops at the first problem.
     """
     from alignscope import registry
     from alignscope.data import read_conversations, read_prompts
@@ -140,13 +151,19 @@ def validate(
 
     if not file.exists():
         raise AlignscopeError(f"{file}: file not found")
+    problems: list[str] = []
     if as_:
         loaded = registry.load(as_, file)
         what = f"{len(loaded)} {as_} records"
     elif file.suffix in (".json", ".jsonl") and _looks_like_conversations(file):
-        what = f"{len(read_conversations(file))} conversations"
+        what = f"{len(read_conversations(file, problems))} conversations"
     else:
-        what = f"{len(read_prompts(file))} prompts"
+        what = f"{len(read_prompts(file, problems=problems))} prompts"
+    if problems:
+        problems.sort(key=lambda p: _line_of(p, file))  # JSON errors are found in a first pass: file order
+        shown = problems[:SHOWN_PROBLEMS]
+        more = f"\n... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        raise AlignscopeError(f"{file}: {len(problems)} bad rows ({what} fine):\n" + "\n".join(shown) + more)
     typer.echo(f"{file}: ok, {what}")
 
 

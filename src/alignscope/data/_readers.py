@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from alignscope.data._schema import Conversation, EvalPrompt, Expected, Message
 from alignscope.errors import AlignscopeError, located
 
+T = TypeVar("T")
 ROLES = ("system", "user", "assistant")
 # Column names that, in the first row of a CSV, mean "this is a header, not a prompt".
 PROMPT_COLUMNS = ("prompt", "goal", "behavior", "instruction", "text", "question", "forbidden_prompt")
@@ -73,12 +75,29 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+Problems = list[str] | None  # where row errors are collected (``data validate``); None: raise at the first
+
+
+def collect(problems: Problems, parse: Callable[..., T], *args: Any) -> T | None:
+    """``parse(*args)``; a row error is raised, or (when collecting) recorded and None returned."""
+    try:
+        return parse(*args)
+    except AlignscopeError as e:
+        if problems is None:
+            raise
+        problems.append(str(e))
+        return None
+
+
+def jsonl_rows(path: Path, problems: Problems = None) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object) for each non-blank line of a JSONL file."""
     for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
-        yield lineno, loads_json(path, lineno, line)
+        before = len(problems or [])
+        row = collect(problems, loads_json, path, lineno, line)
+        if problems is None or len(problems) == before:
+            yield lineno, row
 
 
 def json_rows(path: Path) -> list[tuple[int | None, Any]]:
@@ -114,10 +133,10 @@ def _item_line(text: str, index: int) -> int | None:
     return None
 
 
-def file_rows(path: Path) -> list[tuple[int | None, Any]]:
+def file_rows(path: Path, problems: Problems = None) -> list[tuple[int | None, Any]]:
     require_file(path)
     if path.suffix == ".jsonl":
-        return list(jsonl_rows(path))
+        return list(jsonl_rows(path, problems))
     if path.suffix == ".json":
         return json_rows(path)
     raise AlignscopeError(f"{path}: unsupported file type {path.suffix!r} (expected .jsonl or .json)")
@@ -196,15 +215,20 @@ def row_conversation(path: Path, line: int | None, row: Any) -> Conversation:
     )
 
 
-def read_conversations(path: str | Path) -> list[Conversation]:
+def read_conversations(path: str | Path, problems: Problems = None) -> list[Conversation]:
     """Read fine-tuning conversations from JSONL/JSON in OpenAI, message-list or Alpaca format.
+
+    Args:
+        problems: A list to collect every malformed row's error in (the good rows are returned);
+            by default the first one is raised.
 
     Raises:
         AlignscopeError: naming file, line and field of the first malformed row.
     """
     path = Path(path)
-    convs = [row_conversation(path, line, row) for line, row in file_rows(path)]
-    if not convs:
+    parsed = [collect(problems, row_conversation, path, line, row) for line, row in file_rows(path, problems)]
+    convs = [c for c in parsed if c is not None]
+    if not convs and not problems:
         raise AlignscopeError(f"{path}: no conversations found")
     return convs
 
@@ -243,7 +267,7 @@ def _txt_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt
     ]
 
 
-def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
+def _csv_prompts(path: Path, source: str, expected: Expected, problems: Problems = None) -> list[EvalPrompt]:
     rows = csv_records(path)
     if not rows:
         raise AlignscopeError(f"{path}: no prompts found")
@@ -257,39 +281,67 @@ def _csv_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt
             EvalPrompt(f"{path.stem}-{n:04d}", ",".join(r).strip(), source=source, expected=expected)
             for n, (_, r) in enumerate(rows, 1)
         ]
-    cat_col, id_col, exp_col = _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS), _find(header, ("expected",))
-    out = []
-    for n, (line, r) in enumerate(rows[1:], 1):
-        if text_col >= len(r) or not r[text_col].strip():
-            raise located(path, line, header[text_col].strip(), "missing or empty")
-        pid = r[id_col].strip() if id_col is not None and id_col < len(r) else f"{path.stem}-{n:04d}"
-        cat = r[cat_col].strip() if cat_col is not None and cat_col < len(r) else "uncategorized"
-        exp = r[exp_col].strip() if exp_col is not None and exp_col < len(r) and r[exp_col].strip() else expected
-        if exp not in ("refuse", "comply"):
-            raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
-        out.append(EvalPrompt(pid, r[text_col].strip(), cat or "uncategorized", source, exp))  # type: ignore[arg-type]
-    return out
+    cols = _Columns(
+        header, text_col, _find(header, CATEGORY_COLUMNS), _find(header, ID_COLUMNS), _find(header, ("expected",))
+    )
+    parsed = [
+        collect(problems, _csv_prompt, path, line, n, r, cols, source, expected)
+        for n, (line, r) in enumerate(rows[1:], 1)
+    ]
+    return [p for p in parsed if p is not None]
 
 
-def _json_prompts(path: Path, source: str, expected: Expected) -> list[EvalPrompt]:
-    out = []
-    for n, (line, row) in enumerate(file_rows(path), 1):
-        if isinstance(row, str):
-            row = {"text": row}
-        if not isinstance(row, dict):
-            raise located(path, line, "row", "expected an object or a string")
-        key = next((k for k in ("text", *PROMPT_COLUMNS) if k in row), None)
-        if key is None or not isinstance(row[key], str) or not row[key].strip():
-            raise located(path, line, "text", f"missing or empty (looked for {', '.join(('text', *PROMPT_COLUMNS))})")
-        exp = row.get("expected", expected)
-        if exp not in ("refuse", "comply"):
-            raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
-        pid = str(row.get("id", f"{path.stem}-{n:04d}"))
-        out.append(EvalPrompt(pid, row[key].strip(), str(row.get("category", "uncategorized")), source, exp))
-    return out
+@dataclass(frozen=True)
+class _Columns:
+    header: list[str]
+    text: int
+    category: int | None
+    id: int | None
+    expected: int | None
+
+    def cell(self, row: list[str], col: int | None) -> str:
+        return row[col].strip() if col is not None and col < len(row) else ""
 
 
-def read_prompts(path: str | Path, expected: Expected = "refuse", source: str | None = None) -> list[EvalPrompt]:
+def _csv_prompt(
+    path: Path, line: int, n: int, r: list[str], cols: _Columns, source: str, expected: Expected
+) -> EvalPrompt:
+    text = cols.cell(r, cols.text)
+    if not text:
+        raise located(path, line, cols.header[cols.text].strip(), "missing or empty")
+    exp = cols.cell(r, cols.expected) or expected
+    if exp not in ("refuse", "comply"):
+        raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
+    pid = cols.cell(r, cols.id) if cols.id is not None and cols.id < len(r) else f"{path.stem}-{n:04d}"
+    return EvalPrompt(pid, text, cols.cell(r, cols.category) or "uncategorized", source, exp)  # type: ignore[arg-type]
+
+
+def _json_prompts(path: Path, source: str, expected: Expected, problems: Problems = None) -> list[EvalPrompt]:
+    parsed = [
+        collect(problems, _json_prompt, path, line, n, row, source, expected)
+        for n, (line, row) in enumerate(file_rows(path, problems), 1)
+    ]
+    return [p for p in parsed if p is not None]
+
+
+def _json_prompt(path: Path, line: int | None, n: int, row: Any, source: str, expected: Expected) -> EvalPrompt:
+    if isinstance(row, str):
+        row = {"text": row}
+    if not isinstance(row, dict):
+        raise located(path, line, "row", "expected an object or a string")
+    key = next((k for k in ("text", *PROMPT_COLUMNS) if k in row), None)
+    if key is None or not isinstance(row[key], str) or not row[key].strip():
+        raise located(path, line, "text", f"missing or empty (looked for {', '.join(('text', *PROMPT_COLUMNS))})")
+    exp = row.get("expected", expected)
+    if exp not in ("refuse", "comply"):
+        raise located(path, line, "expected", f"must be 'refuse' or 'comply', got {exp!r}")
+    pid = str(row.get("id", f"{path.stem}-{n:04d}"))
+    return EvalPrompt(pid, row[key].strip(), str(row.get("category", "uncategorized")), source, exp)
+
+
+def read_prompts(
+    path: str | Path, expected: Expected = "refuse", source: str | None = None, problems: Problems = None
+) -> list[EvalPrompt]:
     """Read evaluation prompts from TXT, CSV (header optional) or JSONL/JSON; the one prompt
     reader every command uses. UTF-8 with or without a byte-order mark.
 
@@ -298,18 +350,23 @@ def read_prompts(path: str | Path, expected: Expected = "refuse", source: str | 
     unquoted commas are joined back). With a header, the prompt column is the first of
     ``prompt, goal, behavior, instruction, text, question``; ``category``, ``id`` and
     ``expected`` columns are kept when present, as the same JSONL fields are.
+
+    ``problems``: a list to collect every malformed row's error in (the good rows are returned);
+    by default the first one is raised.
     """
     path = Path(path)
     require_file(path)
     source = source or str(path)
     if path.suffix in (".jsonl", ".json"):
-        prompts = _json_prompts(path, source, expected)
+        prompts = _json_prompts(path, source, expected, problems)
     elif path.suffix in (".txt", ""):
         prompts = _txt_prompts(path, source, expected)
     elif path.suffix == ".csv":
-        prompts = _csv_prompts(path, source, expected)
+        prompts = _csv_prompts(path, source, expected, problems)
     else:
         raise AlignscopeError(f"{path}: unsupported prompt file type {path.suffix!r}")
+    if problems:
+        return prompts
     if not prompts:
         raise AlignscopeError(f"{path}: no prompts found")
     ids = [p.id for p in prompts]
