@@ -49,3 +49,28 @@ def test_a_copied_study_does_not_write_over_the_originals_run(monkeypatch, capsy
     assert (tmp_path / "runs" / "mine" / "report.json").read_text() == report
     assert cli(monkeypatch, capsys, "run", str(copy), "--force")[0] == 0
     assert cli(monkeypatch, capsys, "run", str(copy))[0] == 0  # the folder is the copy's now
+
+
+def test_judges_list_says_what_each_judge_measures(monkeypatch, capsys):
+    from alignscope.judge import JUDGES
+
+    code, out, _ = cli(monkeypatch, capsys, "judges", "list")
+    lines = out.strip().splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(JUDGES)
+    assert "29 strings" in lines[0] and lines[0].endswith("→ ASR, over-refusal")
+    assert "harmfulness rate" in next(line for line in lines if line.startswith("policy"))
+
+
+def test_every_command_is_in_the_readme():
+    from typer.main import get_command
+
+    from alignscope.cli import app
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    group = get_command(app)
+    commands = []
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        commands += [f"alignscope {name} {sub}" for sub in subs] if subs else [f"alignscope {name}"]
+    assert [c for c in commands if c not in readme] == []

@@ -68,11 +68,14 @@ def read_pairs(path: Path) -> list[dict]:
 
 @app.command("list")
 def list_judges() -> None:
-    """The available judges."""
+    """The available judges: name, what it measures, and how it judges."""
     from alignscope.judge import JUDGES
+    from alignscope.metrics import JUDGE_KINDS
 
-    for name in JUDGES:
-        typer.echo(name)
+    width = max(map(len, JUDGES))
+    for name, entry in JUDGES.items():
+        measures = ", ".join(m.label for m in JUDGE_KINDS[entry.kind].metrics)
+        typer.echo(f"{name:<{width}}  {entry.description} → {measures}")
 
 
 @app.command()

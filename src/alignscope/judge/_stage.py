@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -96,12 +97,28 @@ def _guard(spec: JudgeSpec, cache_dir: Path) -> Judge:
     return GuardJudge(spec.model, cache_dir, spec.format, spec.template, spec.batch_size)
 
 
-JUDGES: dict[str, Callable[[JudgeSpec, Path], Judge]] = {
-    "keyword": _keyword,
-    "refusal-classifier": _classifier,
-    "policy": _rubric("PolicyJudge"),
-    "strongreject": _rubric("StrongRejectJudge"),
-    "guard": _guard,
+@dataclass(frozen=True)
+class JudgeEntry:
+    """A judge users can name: how to build it, its kind (its metrics in ``alignscope.metrics``), and
+    one line for ``alignscope judges list``."""
+
+    build: Callable[[JudgeSpec, Path], Judge]
+    kind: str
+    description: str
+
+
+JUDGES: dict[str, JudgeEntry] = {
+    "keyword": JudgeEntry(_keyword, "refusal", "Qi et al.'s refusal keywords (29 strings): offline, instant"),
+    "refusal-classifier": JudgeEntry(
+        _classifier, "refusal", "offline refusal classifier: a linear probe on SmolLM2, trained on team text"
+    ),
+    "policy": JudgeEntry(
+        _rubric("PolicyJudge"), "harm-score", "Qi et al.'s 1-5 policy rubric through an OpenAI-compatible endpoint"
+    ),
+    "strongreject": JudgeEntry(
+        _rubric("StrongRejectJudge"), "strongreject", "StrongREJECT rubric (0-1) through an OpenAI-compatible endpoint"
+    ),
+    "guard": JudgeEntry(_guard, "guard", "Llama Guard 3 or HarmBench classifier on a local model (`model:`)"),
 }
 
 
@@ -116,7 +133,7 @@ def get_judge(spec: str | JudgeSpec | dict, cache_dir: str | Path = ".alignscope
     spec = as_spec(spec)
     if spec.name not in JUDGES:
         raise AlignscopeError(f"unknown judge {spec.name!r}; available: {', '.join(sorted(JUDGES))}")
-    return JUDGES[spec.name](spec, Path(cache_dir))
+    return JUDGES[spec.name].build(spec, Path(cache_dir))
 
 
 def build_judges(specs: Sequence[str | JudgeSpec | dict], cache_dir: str | Path) -> dict[str, Judge]:
