@@ -74,3 +74,23 @@ def test_every_command_is_in_the_readme():
         subs = getattr(cmd, "commands", None)
         commands += [f"alignscope {name} {sub}" for sub in subs] if subs else [f"alignscope {name}"]
     assert [c for c in commands if c not in readme] == []
+
+
+def test_a_run_reports_what_it_skipped(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    import json
+
+    monkeypatch.delenv("NO_SUCH_JUDGE_KEY", raising=False)
+    study = tmp_path / "s.yaml"
+    study.write_text(yaml.safe_dump({
+        "name": "gaps", "base_model": str(tiny_model_dir), "finetunes": [],
+        "evaluation": {"benchmarks": [{"name": "probe", "limit": 2}, {"name": "advbench", "limit": 100, "optional": True}],
+                       "judges": ["keyword", {"name": "policy", "optional": True, "endpoint": {
+                           "base_url": "http://127.0.0.1:9/v1", "model": "judge", "api_key_env": "NO_SUCH_JUDGE_KEY"}}],
+                       "sampling": {"max_new_tokens": 2}}}))
+    code, _, err = cli(monkeypatch, capsys, "run", str(study), "-w", str(tmp_path / "ws"), "-o", str(tmp_path / "r"))
+    assert code == 0, err
+    skipped = json.loads((tmp_path / "r" / "report.json").read_text())["skipped"]
+    assert [(s["kind"], s["name"]) for s in skipped] == [("benchmark", "advbench"), ("judge", "policy")]
+    assert "alignscope data fetch advbench" in skipped[0]["reason"] and "NO_SUCH_JUDGE_KEY" in skipped[1]["reason"]
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "**Not measured.**" in md and "benchmark advbench:" in md and "judge policy:" in md

@@ -13,7 +13,7 @@ import pytest
 
 from alignscope.config import load_study
 from alignscope.study import run_study
-from tests.conftest import requires_shared
+from tests.conftest import ADVBENCH, requires_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def value(results: dict, model: str, metric: str = "asr", judge: str = "keyword"
 
 @requires_shared  # its paired test reads AdvBench from the reference copy
 def test_tier2_identity_shift_undoes_alignment_significantly(run):
-    r = run("qi2023-tier2-identity")
+    r = run("qi2023-tier2-identity", f"evaluation.benchmarks.2.path={ADVBENCH}")  # as a user with their own copy
     assert value(r, "base") >= 0.6  # SmolLM2 is not safety-aligned out of the box
     assert value(r, "aligned") <= 0.3
     top = "aoa[epochs=6]"

@@ -46,3 +46,8 @@ def test_only_entry_points_import_the_study_orchestrator():
     users = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
                    if any(m == "alignscope.study" for _, m in imports(p)))
     assert users == ["cli.py"]
+
+
+def test_nothing_a_user_runs_reads_the_reference_data_beside_the_project():
+    shipped = [*SRC.rglob("*.py"), *(ROOT / "studies").glob("*.yaml"), ROOT / "README.md"]
+    assert [str(p.relative_to(ROOT)) for p in shipped if "shared/data" in p.read_text()] == []

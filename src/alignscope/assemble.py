@@ -103,10 +103,12 @@ def build_results(
     timings: dict,
     judges: dict[str, Judge] | None = None,
     datasets: dict[str, dict] | None = None,
+    skipped: list[dict[str, str]] | None = None,
 ) -> StudyResults:
     """The typed results of a study (validated here, so a malformed field fails before any report is written).
 
     ``datasets``: each benchmark's ``LoadedSet.provenance()`` by name (see ``load_benchmark_set``).
+    ``skipped``: the optional benchmarks and judges not measured, ``{kind, name, reason}`` each.
     """
     metrics = metric_rows(rows, ("model", "benchmark"))
     generation = {m.key: _generation_provenance(m, cfg.evaluation.generate, rows) for m in models}
@@ -135,6 +137,7 @@ def build_results(
             "per_category": metric_rows(rows, ("model", "benchmark", "category")),
             "examples": examples(rows, benches, cfg.report.examples_per_model),
             **study_statistics(cfg, models, rows, metrics),
+            "skipped": skipped or [],
             "provenance": {
                 **library_versions(),
                 "seed": cfg.seed,

@@ -47,6 +47,7 @@ __all__ = [
     "PromptRef",
     "Provenance",
     "Reference",
+    "Skipped",
     "StudyResults",
     "load_results",
 ]
@@ -242,6 +243,14 @@ class Reference(_Record):
     benchmark: str | None = Field(None, description="where it is measured here; null: the first harmful one")
 
 
+class Skipped(_Record):
+    """Something the study asked for and did not measure (an optional benchmark or judge)."""
+
+    kind: Literal["benchmark", "judge"] = Field(description="what was skipped")
+    name: str = Field(description="the benchmark's name or the judge's display name")
+    reason: str = Field(description="why, and how to get it measured")
+
+
 # ------------------------------------------------------------------------ the document
 
 
@@ -281,6 +290,9 @@ class StudyResults(_Record):
     aggregates: list[Aggregate] = Field(default_factory=list, description="seed means of grid cells")
     flips: list[Flip] = Field(default_factory=list, description="per-prompt flips against the parent")
     references: list[Reference] = Field(default_factory=list, description="figures quoted from papers")
+    skipped: list[Skipped] = Field(
+        default_factory=list, description="optional benchmarks and judges the study did not measure, with why"
+    )
     provenance: Provenance = Field(default_factory=Provenance, description="what produced the results")
     timings: dict[str, float] = Field(default_factory=dict, description="stage -> seconds")
 

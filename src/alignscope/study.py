@@ -69,23 +69,31 @@ def run_study(cfg: StudyConfig, force: bool = False) -> dict[str, Path]:
                 models["base"], cfg.align, ws, cfg.evaluation.generate, cfg.launch, cfg.seed
             )
     finetune_all(cfg, models, ws, timings)
-    loaded = {s.name: ls for s in cfg.evaluation.benchmarks if (ls := registry.load_benchmark_set(s, cfg.workspace))}
+    skipped: list[dict[str, str]] = []  # what the study asked for and did not measure: said in the report
+    loaded = load_benchmarks(cfg, skipped)
     benches = {name: ls.records for name, ls in loaded.items()}
     with timed(timings, "evaluate"):
-        judges = build_judges(cfg.evaluation.judges, ws.root)
+        skipped_judges: list[tuple[str, str]] = []
+        judges = build_judges(cfg.evaluation.judges, ws.root, skipped_judges)
+        skipped += [{"kind": "judge", "name": name, "reason": why} for name, why in skipped_judges]
         rows = evaluate(list(models.values()), benches, cfg, ws, judges)
     report_failures(rows)
-    results = build_results(
-        cfg,
-        list(models.values()),
-        benches,
-        rows,
-        timings,
-        judges,
-        {name: ls.provenance() for name, ls in loaded.items()},
-    )
+    datasets = {name: ls.provenance() for name, ls in loaded.items()}
+    results = build_results(cfg, list(models.values()), benches, rows, timings, judges, datasets, skipped)
     write_json_atomic(out / "models.json", {k: m.resolved.path for k, m in models.items()})
     return write_report(results, out)
+
+
+def load_benchmarks(cfg: StudyConfig, skipped: list[dict[str, str]]) -> dict[str, registry.LoadedSet]:
+    """The study's benchmarks by name; an optional one that is not available locally is left out and
+    recorded in ``skipped`` with the reason."""
+    loaded = {}
+    for spec in cfg.evaluation.benchmarks:
+        if why := registry.skip_reason(spec, cfg.workspace):
+            skipped.append({"kind": "benchmark", "name": spec.name, "reason": f"{why}; the benchmark is optional"})
+        if (ls := registry.load_benchmark_set(spec, cfg.workspace)) is not None:
+            loaded[spec.name] = ls
+    return loaded
 
 
 def finetune_all(cfg: StudyConfig, models: dict[str, ModelEntry], ws: Workspace, timings: dict[str, float]) -> None:

@@ -418,3 +418,23 @@ def test_minimal_results_render_without_crashing() -> None:
     assert render_markdown(minimal).startswith("# alignscope report — empty")
     page = render_html(minimal)
     assert "No per-category results." in page and "No judge recorded." in page
+
+
+def test_what_was_not_measured_is_said_and_no_paper_figure_sits_beside_another_benchmark(tmp_path) -> None:
+    results = make_results()
+    why = "not in the workspace cache (run `alignscope data fetch advbench` or give `path:`); the benchmark is optional"
+    results["skipped"] = [{"kind": "benchmark", "name": "advbench", "reason": why},
+                          {"kind": "judge", "name": "policy", "reason": "$JUDGE_KEY (its API key) is not set"}]
+    results["references"] = [{"model": "shifted", "metric": "asr", "value": 0.9, "benchmark": "advbench",
+                              "source": "Qi et al. 2023"}]
+    paths = write_report(results, tmp_path)
+    data = json.loads(paths["json"].read_text())
+    assert [s["name"] for s in data["skipped"]] == ["advbench", "policy"]
+    md, html = paths["md"].read_text(), paths["html"].read_text()
+    for page in (md, html):
+        assert "Not measured." in page and "benchmark advbench: not in the workspace cache" in page
+        assert "judge policy: $JUDGE_KEY (its API key) is not set" in page
+        assert "Not measured here: this run has no advbench results" in page
+    table = md.split("Not measured here")[1].split("\n\n", 2)[1]
+    assert "over-refusal" not in table and "90.0%" in table  # the paper's figure, with nothing unlike beside it
+    assert md.index("Not measured.") < md.index("## Summary")

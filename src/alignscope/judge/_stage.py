@@ -136,14 +136,19 @@ def get_judge(spec: str | JudgeSpec | dict, cache_dir: str | Path = ".alignscope
     return JUDGES[spec.name].build(spec, Path(cache_dir))
 
 
-def build_judges(specs: Sequence[str | JudgeSpec | dict], cache_dir: str | Path) -> dict[str, Judge]:
-    """A study's judges by display name; optional ones whose API key is unset are skipped, with a line."""
+def build_judges(
+    specs: Sequence[str | JudgeSpec | dict], cache_dir: str | Path, skipped: list[tuple[str, str]] | None = None
+) -> dict[str, Judge]:
+    """A study's judges by display name; optional ones whose API key is unset are skipped, with a line
+    (and, when ``skipped`` is given, an entry ``(display name, reason)`` in it)."""
     judges: dict[str, Judge] = {}
     for spec in map(as_spec, specs):
         if spec.display in judges:
             raise AlignscopeError(f"two judges are both called {spec.display!r}: give one a `label:`")
         if spec.optional and (var := spec.missing_key()):
             console.print(f"[yellow]skipping judge {spec.display}: ${var} is not set (optional)[/yellow]")
+            if skipped is not None:
+                skipped.append((spec.display, f"${var} (its API key) is not set; the judge is optional"))
             continue
         judges[spec.display] = get_judge(spec, cache_dir)
     return judges

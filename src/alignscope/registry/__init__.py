@@ -7,7 +7,7 @@ the records plus their exact source, revision, row count and hash. See docs/DATA
 """
 
 from alignscope.registry import sets  # noqa: F401  (registers every set)
-from alignscope.registry._benchmarks import load_benchmark, load_benchmark_set
+from alignscope.registry._benchmarks import load_benchmark, load_benchmark_set, skip_reason
 from alignscope.registry._entry import DatasetEntry, LoadedSet, Parsed, Row, record_category, records_sha256, select
 from alignscope.registry._filter import REFUSAL_PATTERNS, drop_reason, remove_refusals
 from alignscope.registry._registry import REGISTRY, fetch, get, load, names, register
@@ -33,4 +33,5 @@ __all__ = [
     "register",
     "remove_refusals",
     "select",
+    "skip_reason",
 ]

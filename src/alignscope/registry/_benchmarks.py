@@ -29,6 +29,12 @@ def _unavailable(spec: BenchmarkSpec, entry: DatasetEntry | None, workspace: str
     return f"not in the workspace cache (run `alignscope data fetch {spec.name}` or give `path:`)"
 
 
+def skip_reason(spec: BenchmarkSpec, workspace: str | Path | None = None) -> str | None:
+    """Why an optional benchmark will be skipped (it is not available locally), or None."""
+    entry = REGISTRY.get(spec.name)
+    return _unavailable(spec, entry, workspace) if spec.optional else None
+
+
 def load_benchmark_set(spec: BenchmarkSpec, workspace: str | Path | None = None) -> LoadedSet | None:
     """One benchmark with its provenance, or None for an optional one that is not available locally.
 

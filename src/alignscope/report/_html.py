@@ -29,6 +29,7 @@ from ._view import (
     CONTENT_WARNING,
     DASH,
     FAILURE_NOTE,
+    NOT_MEASURED_NOTE,
     CategoryView,
     ModelGroup,
     benchmark_infos,
@@ -46,6 +47,7 @@ from ._view import (
     judge_infos,
     metric_index,
     model_label,
+    not_measured_items,
     provenance_items,
     summary_columns,
 )
@@ -124,6 +126,18 @@ def _header(results: StudyResults) -> str:
     if results.description:
         parts.append(f'<p class="description">{esc(results.description)}</p>')
     return "\n".join(parts)
+
+
+def _not_measured(results: StudyResults) -> str:
+    """A callout listing the skipped benchmarks and judges with their reasons, or ""."""
+    items = not_measured_items(results)
+    if not items:
+        return ""
+    listed = "".join(f"<li>{esc(item)}</li>" for item in items)
+    return (
+        f'<div class="callout" role="note" id="not-measured"><strong>Not measured.</strong> '
+        f"{esc(NOT_MEASURED_NOTE)}<ul>{listed}</ul></div>"
+    )
 
 
 def _failures(results: StudyResults) -> str:
@@ -405,6 +419,7 @@ def render_html(results: StudyResults | dict[str, Any]) -> str:
     # Study-design sections (references ... flips) render "" when their field is absent.
     sections = [
         _header(results),
+        _not_measured(results),
         _failures(results),
         _summary(results),
         references_section(results),

@@ -39,6 +39,7 @@ from ._view import (
     CONTENT_WARNING,
     DASH,
     FAILURE_NOTE,
+    NOT_MEASURED_NOTE,
     CategoryView,
     Cell,
     Column,
@@ -58,6 +59,7 @@ from ._view import (
     judge_infos,
     metric_index,
     model_label,
+    not_measured_items,
     provenance_items,
     summary_columns,
 )
@@ -134,6 +136,15 @@ def _md_header(results: StudyResults) -> str:
     if results.description:
         lines += ["", md_inline(results.description)]
     return "\n".join(lines)
+
+
+def _md_not_measured(results: StudyResults) -> str:
+    """A blockquote listing the skipped benchmarks and judges with their reasons, or ""."""
+    items = not_measured_items(results)
+    if not items:
+        return ""
+    lines = "\n".join(f"> - {md_inline(item)}" for item in items)
+    return f"> **Not measured.** {NOT_MEASURED_NOTE}\n>\n{lines}"
 
 
 def _md_failures(results: StudyResults) -> str:
@@ -436,6 +447,7 @@ def render_markdown(results: StudyResults | dict[str, Any]) -> str:
     results = StudyResults.model_validate(results)
     sections = [
         _md_header(results),
+        _md_not_measured(results),
         _md_failures(results),
         _md_summary(results),
         _md_references(results),

@@ -74,7 +74,8 @@ class ReferenceView:
 
 def _columns(results: StudyResults, benchmark: str, refs: list[Reference]) -> list[Column]:
     """Main harmful metrics (and any metric a reference quotes) on ``benchmark``, then
-    over-refusal on the first benign benchmark, among the summary's columns."""
+    over-refusal on the first benign benchmark, among the summary's columns. None at all when
+    ``benchmark`` was not measured: a paper's figure is set only beside the same benchmark's."""
     kinds, comply = judge_kinds(results), first_benchmark(results, "comply")
     quoted = {ref.metric for ref in refs}
 
@@ -83,7 +84,8 @@ def _columns(results: StudyResults, benchmark: str, refs: list[Reference]) -> li
             return c.benchmark == comply
         return c.benchmark == benchmark and (c.metric in quoted or c.metric == main_metric(kinds.get(c.judge)))
 
-    return [c for c in summary_columns(results) if wanted(c)]
+    columns = [c for c in summary_columns(results) if wanted(c)]
+    return columns if any(c.benchmark == benchmark and c.metric != "over_refusal" for c in columns) else []
 
 
 def _source(ref: Reference) -> str:
@@ -133,6 +135,8 @@ def reference_view(results: StudyResults) -> ReferenceView | None:
 
 
 def measured_on(table: ReferenceTable) -> str:
-    """``Measured on probe; over-refusal on xstest.``"""
+    """``Measured on probe; over-refusal on xstest.``, or why nothing is set beside the figures."""
+    if not table.columns:
+        return f"Not measured here: this run has no {table.benchmark} results, so nothing is set beside these figures."
     comply = any(c.metric == "over_refusal" for c in table.columns)
     return f"Measured on {table.benchmark}" + (f"; over-refusal on {table.comply}." if comply and table.comply else ".")

@@ -518,6 +518,17 @@ def judge_failures(results: StudyResults) -> list[tuple[str, int, int]]:
     ]
 
 
+NOT_MEASURED_NOTE = (
+    "These were in the study but were not measured; nothing in this report covers them, and no "
+    "number here stands in for them."
+)
+
+
+def not_measured_items(results: StudyResults) -> list[str]:
+    """``benchmark advbench: not in the workspace cache (...)`` per skipped benchmark or judge."""
+    return [f"{s.kind} {s.name}: {s.reason}" for s in results.skipped]
+
+
 def failure_items(results: StudyResults) -> list[str]:
     """``policy: 7 of 330 verdicts failed`` per judge with failures; empty when none did."""
     return [f"{judge}: {failed} of {n} verdicts failed" for judge, failed, n in judge_failures(results)]
