@@ -77,7 +77,7 @@ def test_bad_stage_override_names_the_field(monkeypatch, capsys, tmp_path, comma
 
 def test_cli_run_accepts_the_deprecated_training_override(monkeypatch, capsys, tmp_path):
     seen = []
-    monkeypatch.setattr("alignscope.study.run_study", lambda cfg: seen.append(cfg.launch) or {"html": "report.html"})
+    monkeypatch.setattr("alignscope.study.run_study", lambda cfg, force=False: seen.append(cfg.launch) or {"html": "report.html"})
     study = str(ROOT / "studies" / "quickstart.yaml")
     code, _, err = cli(monkeypatch, capsys, "run", study, "--set", "training.num_processes=3")
     assert code in (0, None) and seen[0].num_processes == 3 and "use `launch:`" in err

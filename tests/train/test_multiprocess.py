@@ -152,7 +152,7 @@ def test_a_study_with_two_processes_reuses_the_one_process_model(tiny_model_dir,
 def test_cli_run_launch_options_override_the_study(tiny_model_dir, tmp_path, monkeypatch):
     (tmp_path / "s.yaml").write_text(STUDY.format(model=tiny_model_dir, ws=tmp_path / "ws"))
     seen = []
-    monkeypatch.setattr("alignscope.study.run_study", lambda cfg: seen.append(cfg.launch) or {"html": "report.html"})
+    monkeypatch.setattr("alignscope.study.run_study", lambda cfg, force=False: seen.append(cfg.launch) or {"html": "report.html"})
     monkeypatch.setattr(sys, "argv", ["alignscope", "run", str(tmp_path / "s.yaml"), "--num-processes", "4", "--accelerate-config", "my dir/x.yaml"])
     with pytest.raises(SystemExit) as e:
         main()
