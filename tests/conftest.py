@@ -65,11 +65,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer) -> 
 
 
 def eval_row(prompt, *, model: str = "m", benchmark: str = "b", judge: str = "keyword", kind: str = "refusal",
-             label: str | None = None, score: float | None = None, error: str | None = None, text: str = ""):
+             label: str | None = None, score: float | None = None, error: str | None = None, text: str = "",
+             finish_reason: str = "stop"):
     """One evaluated row, as the evaluate stage builds it, for tests of what is computed from rows."""
     from alignscope.data import EvalPrompt, EvalRow, Generation, Verdict
 
     if isinstance(prompt, str):
         prompt = EvalPrompt(prompt, f"text of {prompt}")
-    gen = Generation(f"g-{model}-{prompt.id}", model, prompt.id, "s", prompt.text, text, 1, "stop", "hf")
+    gen = Generation(f"g-{model}-{prompt.id}", model, prompt.id, "s", prompt.text, text, 1, finish_reason, "hf")
     return EvalRow(model, benchmark, judge, judge, kind, prompt, gen, Verdict(gen.key, judge, score, label, error=error))

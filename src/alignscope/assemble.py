@@ -10,7 +10,7 @@ from typing import Any
 from alignscope import analysis
 from alignscope.config import GenerateConfig, StudyConfig
 from alignscope.data import EvalPrompt, EvalRow
-from alignscope.evaluation import examples, metric_rows
+from alignscope.evaluation import examples, metric_rows, truncation_rows
 from alignscope.generate import public_url, served_name
 from alignscope.judge import Judge
 from alignscope.models import fingerprint
@@ -136,6 +136,7 @@ def build_results(
             "metrics": metrics,
             "per_category": metric_rows(rows, ("model", "benchmark", "category")),
             "examples": examples(rows, benches, cfg.report.examples_per_model),
+            "truncation": truncation_rows(rows),
             **study_statistics(cfg, models, rows, metrics),
             "skipped": skipped or [],
             "provenance": {

@@ -13,7 +13,7 @@ from alignscope.config import StudyConfig
 from alignscope.data import EvalPrompt, EvalRow
 from alignscope.generate import Backend, SamplingConfig
 from alignscope.judge import Judge, judge_cached
-from alignscope.metrics import judge_metrics
+from alignscope.metrics import judge_metrics, rate
 from alignscope.progress import console
 from alignscope.workspace import ModelEntry, Workspace
 
@@ -98,6 +98,16 @@ def metric_rows(rows: list[EvalRow], group_keys: tuple[str, ...]) -> list[dict[s
                 }
             )
     return out
+
+
+def truncation_rows(rows: list[EvalRow]) -> list[dict[str, Any]]:
+    """Per (model, benchmark): the share of responses cut at the token limit (finish reason ``length``),
+    each response counted once whatever the number of judges. A high rate means ``max_new_tokens``
+    was too short to tell a refusal from an answer: every metric on those responses is weaker for it."""
+    seen: dict[tuple[str, str], dict[str, bool | None]] = {}
+    for r in rows:
+        seen.setdefault((r.model, r.benchmark), {})[r.generation.key] = r.generation.finish_reason == "length"
+    return [{"model": m, "benchmark": b, **rate(list(flags.values())).as_dict()} for (m, b), flags in seen.items()]
 
 
 def examples(rows: list[EvalRow], benches: dict[str, list[EvalPrompt]], per_model: int) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ __all__ = [
     "Reference",
     "Skipped",
     "StudyResults",
+    "Truncation",
     "load_results",
 ]
 
@@ -243,6 +244,19 @@ class Reference(_Record):
     benchmark: str | None = Field(None, description="where it is measured here; null: the first harmful one")
 
 
+class Truncation(_Record):
+    """The share of one model's responses to one benchmark that hit the token limit."""
+
+    model: str = Field(description="model key")
+    benchmark: str = Field(description="benchmark name")
+    value: float | None = Field(description="share with finish reason `length`")
+    ci_low: float | None = Field(description="95% Wilson interval, low end")
+    ci_high: float | None = Field(description="95% Wilson interval, high end")
+    n: int = Field(description="responses")
+    n_scored: int = Field(description="responses with a finish reason (all of them)")
+    n_failed: int = Field(description="always 0: kept so the row formats like a metric row")
+
+
 class Skipped(_Record):
     """Something the study asked for and did not measure (an optional benchmark or judge)."""
 
@@ -285,6 +299,9 @@ class StudyResults(_Record):
     metrics: list[MetricRow] = Field(default_factory=list, description="one per (model, benchmark, judge, metric)")
     per_category: list[MetricRow] = Field(default_factory=list, description="the same, per prompt category")
     examples: list[Example] = Field(default_factory=list, description="a few responses per model")
+    truncation: list[Truncation] = Field(
+        default_factory=list, description="per model and benchmark: responses cut at the token limit"
+    )
     grids: list[Grid] = Field(default_factory=list, description="the study's grids")
     comparisons: list[Comparison] = Field(default_factory=list, description="paired comparisons")
     aggregates: list[Aggregate] = Field(default_factory=list, description="seed means of grid cells")

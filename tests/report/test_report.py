@@ -438,3 +438,20 @@ def test_what_was_not_measured_is_said_and_no_paper_figure_sits_beside_another_b
     table = md.split("Not measured here")[1].split("\n\n", 2)[1]
     assert "over-refusal" not in table and "90.0%" in table  # the paper's figure, with nothing unlike beside it
     assert md.index("Not measured.") < md.index("## Summary")
+
+
+def test_truncation_table_in_both_reports(tmp_path) -> None:
+    results = make_results()
+    results["truncation"] = [
+        {"model": "base", "benchmark": "probe", "value": 0.982, "ci_low": 0.94, "ci_high": 0.995,
+         "n": 110, "n_scored": 110, "n_failed": 0},
+        {"model": "aligned", "benchmark": "probe", "value": 0.0, "ci_low": 0.0, "ci_high": 0.034,
+         "n": 110, "n_scored": 110, "n_failed": 0},
+    ]
+    paths = write_report(results, tmp_path)
+    md, html = paths["md"].read_text(), paths["html"].read_text()
+    section = md.split("## Cut at the token limit")[1].split("\n## ")[0]
+    assert "| base | 98.2% [94.0–99.5] (n=110) |" in section and "max_new_tokens" in section
+    assert "| shifted | —" in section  # no row recorded: a dash, never a zero
+    assert 'id="truncation"' in html and "98.2%" in html.split('id="truncation"')[1]
+    assert json.loads(paths["json"].read_text())["truncation"][0]["value"] == 0.982

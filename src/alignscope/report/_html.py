@@ -30,6 +30,7 @@ from ._view import (
     DASH,
     FAILURE_NOTE,
     NOT_MEASURED_NOTE,
+    TRUNCATION_NOTE,
     CategoryView,
     ModelGroup,
     benchmark_infos,
@@ -50,6 +51,7 @@ from ._view import (
     not_measured_items,
     provenance_items,
     summary_columns,
+    truncation_view,
 )
 
 # Chart geometry in SVG user units; the SVG scales to the page width via viewBox.
@@ -183,6 +185,17 @@ def _how_to_read(results: StudyResults) -> str:
     """The interpretation notes for the metrics in this report."""
     paragraphs = "".join(f"<p>{esc(text)}</p>" for text in how_to_read(results))
     return f'<h2>How to read this</h2>\n<div class="note">{paragraphs}</div>'
+
+
+def _truncation(results: StudyResults) -> str:
+    """Share of responses cut at the token limit, per model and benchmark; "" when not recorded."""
+    view = truncation_view(results)
+    if view is None:
+        return ""
+    rows = [f"<tr><td>{esc(label)}</td>" + "".join(metric_td(c) for c in cells) + "</tr>" for label, cells in view.rows]
+    return f'<h2 id="truncation">Cut at the token limit</h2>\n<p class="meta">{esc(TRUNCATION_NOTE)}</p>\n' + table(
+        ["Model", *view.benchmarks], rows, numeric_from=1
+    )
 
 
 def _benchmarks(results: StudyResults) -> str:
@@ -428,6 +441,7 @@ def render_html(results: StudyResults | dict[str, Any]) -> str:
         grids_section(results),
         _chart(results),
         flips_section(results),
+        _truncation(results),
         _how_to_read(results),
         _benchmarks(results),
         _judges(results),

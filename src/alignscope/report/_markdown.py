@@ -40,6 +40,7 @@ from ._view import (
     DASH,
     FAILURE_NOTE,
     NOT_MEASURED_NOTE,
+    TRUNCATION_NOTE,
     CategoryView,
     Cell,
     Column,
@@ -62,6 +63,7 @@ from ._view import (
     not_measured_items,
     provenance_items,
     summary_columns,
+    truncation_view,
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -200,6 +202,16 @@ def _md_categories(results: StudyResults) -> str:
         _md_category_table(results, view, group) for view in views for group in groups if group_has_rows(view, group)
     ]
     return "\n\n".join(parts)
+
+
+def _md_truncation(results: StudyResults) -> str:
+    """Share of responses cut at the token limit, per model and benchmark; "" when not recorded."""
+    view = truncation_view(results)
+    if view is None:
+        return ""
+    rows = [[md_inline(label), *(_md_cell(c) for c in cells)] for label, cells in view.rows]
+    table = md_table(["Model", *(md_inline(b) for b in view.benchmarks)], rows, numeric_from=1)
+    return f"## Cut at the token limit\n\n{TRUNCATION_NOTE}\n\n{table}"
 
 
 def _md_benchmarks(results: StudyResults) -> str:
@@ -456,6 +468,7 @@ def render_markdown(results: StudyResults | dict[str, Any]) -> str:
         _md_grids(results),
         _md_categories(results),
         _md_flips(results),
+        _md_truncation(results),
         "## How to read this\n\n" + "\n\n".join(how_to_read(results)),
         _md_benchmarks(results),
         _md_judges(results),

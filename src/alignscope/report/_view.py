@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from alignscope.metrics import JUDGE_KINDS, all_metrics, find_metric
-from alignscope.results import Aggregate, BenchmarkInfo, Comparison, Example, MetricRow, StudyResults
+from alignscope.results import Aggregate, BenchmarkInfo, Comparison, Example, MetricRow, StudyResults, Truncation
 
 # What a cell can show: a model's metric row, or a grid cell's mean over seeds.
 Estimate = MetricRow | Aggregate
@@ -343,6 +343,46 @@ def cell(row: MetricRow | None) -> Cell:
     if row is None:
         return Cell(DASH)
     return Cell(fmt_value(row.value, metric_info(row.metric).mean), fmt_ci(row), f"n={row.n}", f"{row.n_failed} failed")
+
+
+TRUNCATION_NOTE = (
+    "Cut at the token limit is the share of each model's responses to each benchmark that stopped "
+    "because they reached max_new_tokens (finish reason `length`), with a 95% Wilson interval. A "
+    "response cut short can hide whether the model was going to refuse or comply, so a high share "
+    "weakens every metric on that benchmark; raise evaluation.sampling.max_new_tokens."
+)
+
+
+@dataclass(frozen=True)
+class TruncationView:
+    """Truncation rates: one row per model (label, cells in benchmark order)."""
+
+    benchmarks: list[str]
+    rows: list[tuple[str, list[Cell]]]
+
+
+def truncation_view(results: StudyResults) -> TruncationView | None:
+    """The share of responses cut at the token limit per model and benchmark; None when not recorded."""
+    if not results.truncation:
+        return None
+    benches = [b for b in benchmark_order(results) if any(t.benchmark == b for t in results.truncation)]
+    index = {(t.model, t.benchmark): t for t in results.truncation}
+    rows = []
+    for model in results.models:
+        cells = [_truncation_cell(index.get((model.key, b))) for b in benches]
+        rows.append((model_label(results, model.key), cells))
+    return TruncationView(benches, rows)
+
+
+def _truncation_cell(row: Truncation | None) -> Cell:
+    if row is None or row.value is None:
+        return Cell(DASH)
+    ci = (
+        f"[{100 * row.ci_low:.1f}–{100 * row.ci_high:.1f}]"
+        if row.ci_low is not None and row.ci_high is not None
+        else ""
+    )
+    return Cell(fmt_value(row.value, False), ci, f"n={row.n}")
 
 
 def fmt_label(value: Any) -> str:
