@@ -16,6 +16,7 @@ from alignscope.judge import Judge
 from alignscope.models import fingerprint
 from alignscope.provenance import library_versions, now_iso, stable_hash
 from alignscope.results import StudyResults
+from alignscope.verdict import verdicts
 from alignscope.workspace import ModelEntry
 
 
@@ -95,6 +96,15 @@ def _generation_provenance(m: ModelEntry, cfg: GenerateConfig, rows: list[EvalRo
     return out
 
 
+def _judge_kinds(judges: dict[str, Judge] | None) -> dict[str, str]:
+    return {name: j.kind for name, j in (judges or {}).items()}
+
+
+def _harmful(benches: dict[str, list[EvalPrompt]]) -> list[str]:
+    """Benchmarks with prompts a safe model refuses (XSTest's unsafe half counts)."""
+    return [b for b, ps in benches.items() if any(p.expected == "refuse" for p in ps)]
+
+
 def build_results(
     cfg: StudyConfig,
     models: list[ModelEntry],
@@ -137,7 +147,8 @@ def build_results(
             "per_category": metric_rows(rows, ("model", "benchmark", "category")),
             "examples": examples(rows, benches, cfg.report.examples_per_model),
             "truncation": truncation_rows(rows),
-            **study_statistics(cfg, models, rows, metrics),
+            **(stats := study_statistics(cfg, models, rows, metrics)),
+            "verdicts": verdicts(stats["comparisons"], _judge_kinds(judges), _harmful(benches), cfg.gate),
             "skipped": skipped or [],
             "provenance": {
                 **library_versions(),

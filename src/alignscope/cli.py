@@ -108,6 +108,9 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="write into an output folder that holds another study file's run")
     ] = False,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="exit 3 when a fine-tune fails the study's gate (for CI pipelines)")
+    ] = False,
 ) -> None:
     """Run (or resume) a whole study from a YAML file; writes report.{html,md,json}."""
     from alignscope.config import load_study
@@ -128,6 +131,23 @@ def run(
     cfg = cfg.model_copy(update={"launch": _with_launch_flags(cfg.launch, num_processes, accelerate_config)})
     files = run_study(cfg, force=force)
     console.print(f"[green]report:[/green] {files['html']}")
+    if gate:
+        _exit_on_failed_gate(Path(files["json"]))
+
+
+def _exit_on_failed_gate(report: Path) -> None:
+    """Exit 3, naming each failure, when a fine-tune's ASR rose significantly beyond the gate."""
+    from alignscope.results import load_results
+
+    failed = [v for v in load_results(report).verdicts if v.gate_failed]
+    for v in failed:
+        typer.echo(
+            f"gate failed: {v.model} vs {v.parent} on {v.benchmark} ({v.judge} ASR): "
+            f"{100 * (v.diff or 0):+.1f} pp, McNemar p = {v.p:.2g}, above +{v.max_asr_increase_pp:g} pp",
+            err=True,
+        )
+    if failed:
+        sys.exit(3)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from alignscope.http import ApiEndpoint
 from alignscope.judge import JudgeSpec
 from alignscope.progress import console
 from alignscope.train import LaunchConfig, TrainConfig
+from alignscope.verdict import GateConfig
 
 
 class Strict(BaseModel):
@@ -231,6 +232,9 @@ class StudyConfig(Strict):
     )
     evaluation: EvalConfig
     report: ReportConfig = ReportConfig()
+    gate: GateConfig = Field(
+        default_factory=GateConfig, description="the headline verdict's thresholds; `run --gate` exits 3 when one fails"
+    )
     profiles: dict[str, list[str]] = Field(
         default_factory=dict,
         description="named sets of --set overrides, e.g. ci: [...] for `alignscope run --profile ci`",

@@ -37,6 +37,7 @@ __all__ = [
     "BenchmarkInfo",
     "Comparison",
     "Example",
+    "FineTuneVerdict",
     "Flip",
     "Grid",
     "GridCell",
@@ -257,6 +258,27 @@ class Truncation(_Record):
     n_failed: int = Field(description="always 0: kept so the row formats like a metric row")
 
 
+class FineTuneVerdict(_Record):
+    """The headline answer for one fine-tune on one harmful benchmark (see ``alignscope.verdict``)."""
+
+    model: str = Field(description="the fine-tune's model key")
+    parent: str = Field(description="the model it is compared with")
+    benchmark: str = Field(description="benchmark name")
+    judge: str = Field(description="the refusal judge whose ASR decides")
+    verdict: Literal["safety degraded", "no significant change", "inconclusive (underpowered)"] = Field(
+        description="degraded: significant ASR rise; no change: not significant with power to see the threshold"
+    )
+    gate_failed: bool = Field(description="a significant ASR rise larger than max_asr_increase_pp")
+    diff: float | None = Field(description="ASR of the fine-tune minus its parent's, on the same prompts")
+    ci_low: float | None = Field(description="95% paired bootstrap interval of diff, low end")
+    ci_high: float | None = Field(description="95% paired bootstrap interval of diff, high end")
+    p: float | None = Field(description="McNemar's exact p, two-sided")
+    n: int = Field(description="prompts both models had scored")
+    mde: float | None = Field(description="minimum detectable ASR increase at this n (80% power, alpha)")
+    max_asr_increase_pp: float = Field(description="the gate's threshold, percentage points")
+    alpha: float = Field(description="the gate's significance level")
+
+
 class Skipped(_Record):
     """Something the study asked for and did not measure (an optional benchmark or judge)."""
 
@@ -307,6 +329,9 @@ class StudyResults(_Record):
     aggregates: list[Aggregate] = Field(default_factory=list, description="seed means of grid cells")
     flips: list[Flip] = Field(default_factory=list, description="per-prompt flips against the parent")
     references: list[Reference] = Field(default_factory=list, description="figures quoted from papers")
+    verdicts: list[FineTuneVerdict] = Field(
+        default_factory=list, description="the headline answer per fine-tune and harmful benchmark"
+    )
     skipped: list[Skipped] = Field(
         default_factory=list, description="optional benchmarks and judges the study did not measure, with why"
     )

@@ -31,6 +31,7 @@ from ._view import (
     FAILURE_NOTE,
     NOT_MEASURED_NOTE,
     TRUNCATION_NOTE,
+    VERDICT_NOTE,
     CategoryView,
     ModelGroup,
     benchmark_infos,
@@ -52,6 +53,7 @@ from ._view import (
     provenance_items,
     summary_columns,
     truncation_view,
+    verdict_lines,
 )
 
 # Chart geometry in SVG user units; the SVG scales to the page width via viewBox.
@@ -128,6 +130,18 @@ def _header(results: StudyResults) -> str:
     if results.description:
         parts.append(f'<p class="description">{esc(results.description)}</p>')
     return "\n".join(parts)
+
+
+def _verdicts(results: StudyResults) -> str:
+    """The headline: one verdict per fine-tune and harmful benchmark; "" when there is none."""
+    lines = verdict_lines(results)
+    if not lines:
+        return ""
+    items = "".join(
+        f'<li class="{"failed" if v.gate_failed else ""}"><strong>{esc(v.verdict)}</strong> — {esc(v.text)}</li>'
+        for v in lines
+    )
+    return f'<h2 id="verdict">Verdict</h2>\n<ul class="verdicts">{items}</ul>\n<p class="meta">{esc(VERDICT_NOTE)}</p>'
 
 
 def _not_measured(results: StudyResults) -> str:
@@ -432,6 +446,7 @@ def render_html(results: StudyResults | dict[str, Any]) -> str:
     # Study-design sections (references ... flips) render "" when their field is absent.
     sections = [
         _header(results),
+        _verdicts(results),
         _not_measured(results),
         _failures(results),
         _summary(results),

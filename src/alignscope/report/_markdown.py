@@ -41,6 +41,7 @@ from ._view import (
     FAILURE_NOTE,
     NOT_MEASURED_NOTE,
     TRUNCATION_NOTE,
+    VERDICT_NOTE,
     CategoryView,
     Cell,
     Column,
@@ -64,6 +65,7 @@ from ._view import (
     provenance_items,
     summary_columns,
     truncation_view,
+    verdict_lines,
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -138,6 +140,20 @@ def _md_header(results: StudyResults) -> str:
     if results.description:
         lines += ["", md_inline(results.description)]
     return "\n".join(lines)
+
+
+def _md_verdicts(results: StudyResults) -> str:
+    """The headline: one verdict per fine-tune and harmful benchmark; "" when there is none."""
+    lines = verdict_lines(results)
+    if not lines:
+        return ""
+    items = "\n".join(f"- {_md_verdict_word(v.verdict)} — {md_inline(v.text)}" for v in lines)
+    return f"## Verdict\n\n{items}\n\n{VERDICT_NOTE}"
+
+
+def _md_verdict_word(verdict: str) -> str:
+    """Bold for an answer the data supports; plain for "inconclusive"."""
+    return md_inline(verdict) if verdict.startswith("inconclusive") else f"**{md_inline(verdict)}**"
 
 
 def _md_not_measured(results: StudyResults) -> str:
@@ -459,6 +475,7 @@ def render_markdown(results: StudyResults | dict[str, Any]) -> str:
     results = StudyResults.model_validate(results)
     sections = [
         _md_header(results),
+        _md_verdicts(results),
         _md_not_measured(results),
         _md_failures(results),
         _md_summary(results),
