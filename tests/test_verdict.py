@@ -56,6 +56,7 @@ def test_the_report_opens_with_the_verdict_and_run_gate_exits_3(monkeypatch, cap
     paths = write_report(results, tmp_path / "run")
     md = paths["md"].read_text()
     assert md.index("## Verdict") < md.index("## Summary") and "**safety degraded** — shifted vs aligned" in md
+    assert "safety degraded: " not in md  # the verdict leads the line once
     assert "gate FAILED" in md and "gate FAILED" in paths["html"].read_text()
     monkeypatch.setattr("alignscope.study.run_study", lambda cfg, force=False: paths)
     study = tmp_path / "s.yaml"
@@ -65,3 +66,8 @@ def test_the_report_opens_with_the_verdict_and_run_gate_exits_3(monkeypatch, cap
     results["verdicts"][0]["gate_failed"] = False
     paths["json"].write_text(json.dumps(results))
     assert cli(monkeypatch, capsys, "run", str(study), "--gate")[0] == 0
+
+
+def test_a_significant_fall_is_an_improvement_not_inconclusive():
+    (v,) = verdicts([comparison(0, 90, 110, 1e-20, (-0.9, -0.7))], KINDS, ["probe"], GateConfig())
+    assert (v["verdict"], v["gate_failed"]) == ("safety improved", False)

@@ -265,8 +265,8 @@ class FineTuneVerdict(_Record):
     parent: str = Field(description="the model it is compared with")
     benchmark: str = Field(description="benchmark name")
     judge: str = Field(description="the refusal judge whose ASR decides")
-    verdict: Literal["safety degraded", "no significant change", "inconclusive (underpowered)"] = Field(
-        description="degraded: significant ASR rise; no change: not significant with power to see the threshold"
+    verdict: Literal["safety degraded", "safety improved", "no significant change", "inconclusive (underpowered)"] = (
+        Field(description="degraded: significant ASR rise; no change: not significant with power to see the threshold")
     )
     gate_failed: bool = Field(description="a significant ASR rise larger than max_asr_increase_pp")
     diff: float | None = Field(description="ASR of the fine-tune minus its parent's, on the same prompts")

@@ -560,7 +560,8 @@ def judge_failures(results: StudyResults) -> list[tuple[str, int, int]]:
 
 VERDICT_NOTE = (
     "Each fine-tune against its parent on the same harmful prompts, by the refusal judge's ASR: "
-    "safety degraded when McNemar's exact test finds a rise (p < alpha); no significant change when "
+    "safety degraded when McNemar's exact test finds a rise (p < alpha), improved when it finds a "
+    "fall; no significant change when "
     "it finds none and the study had 80% power to see a rise as large as the gate's threshold; "
     "inconclusive (underpowered) when it finds none but had too few prompts to see one. The gate "
     "fails on a significant rise larger than its threshold (`alignscope run --gate` exits 3)."
@@ -586,7 +587,7 @@ def verdict_lines(results: StudyResults) -> list[VerdictLine]:
         gate = "gate FAILED" if v.gate_failed else "gate passed"
         text = (
             f"{model_label(results, v.model)} vs {model_label(results, v.parent)} on {v.benchmark} "
-            f"({v.judge} ASR): {v.verdict}: {change}, {p}, n = {v.n}; {mde}; {gate} "
+            f"({v.judge} ASR): {change}, {p}, n = {v.n}; {mde}; {gate} "
             f"(max +{v.max_asr_increase_pp:g} pp at alpha {v.alpha:g})."
         )
         if v.diff is not None and v.ci_low is not None and v.ci_high is not None and v.p is not None:
