@@ -121,6 +121,7 @@ def build_results(
     ``skipped``: the optional benchmarks and judges not measured, ``{kind, name, reason}`` each.
     """
     metrics = metric_rows(rows, ("model", "benchmark"))
+    stats = study_statistics(cfg, models, rows, metrics)
     generation = {m.key: _generation_provenance(m, cfg.evaluation.generate, rows) for m in models}
     return StudyResults.model_validate(
         {
@@ -147,7 +148,7 @@ def build_results(
             "per_category": metric_rows(rows, ("model", "benchmark", "category")),
             "examples": examples(rows, benches, cfg.report.examples_per_model),
             "truncation": truncation_rows(rows),
-            **(stats := study_statistics(cfg, models, rows, metrics)),
+            **stats,
             "verdicts": verdicts(stats["comparisons"], _judge_kinds(judges), _harmful(benches), cfg.gate),
             "skipped": skipped or [],
             "provenance": {

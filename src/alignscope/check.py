@@ -47,7 +47,8 @@ def check_study(cfg: StudyConfig, source: Path | None = None, force: bool = Fals
     problems += _outputs(cfg)
     if not force:
         problems += _run_dir_owner(cfg, source)
-    return [_locate(source, loc, msg) for loc, msg in problems]
+    root = _yaml_root(source) if problems else None
+    return [_locate(source, root, loc, msg) for loc, msg in problems]
 
 
 def require_valid(cfg: StudyConfig, source: Path | None = None, force: bool = False) -> None:
@@ -58,15 +59,21 @@ def require_valid(cfg: StudyConfig, source: Path | None = None, force: bool = Fa
         raise AlignscopeError(head + "\n".join(problems))
 
 
-def _locate(source: Path | None, loc: tuple[Any, ...], msg: str) -> str:
+def _yaml_root(source: Path | None) -> yaml.Node | None:
+    """The study file's node tree, for line numbers (None without a readable file)."""
+    if source is None:
+        return None
+    try:
+        return read_yaml(source)[1]
+    except AlignscopeError:
+        return None
+
+
+def _locate(source: Path | None, root: yaml.Node | None, loc: tuple[Any, ...], msg: str) -> str:
     field = ".".join(map(str, loc)) or "study"
     if source is None:
         return f"study: {field}: {msg}"
-    try:
-        _, root = read_yaml(source)
-    except AlignscopeError:
-        root = None
-    line = line_of(root, loc) if isinstance(root, yaml.Node) else None
+    line = line_of(root, loc) if root is not None else None
     return f"{source}:{line}: {field}: {msg}" if line else f"{source}: {field}: {msg}"
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from rich.markup import escape
 
@@ -56,9 +57,9 @@ def building(artifact: Path, what: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _acquire(handle: object, path: Path, what: str) -> None:
+def _acquire(handle: TextIO, path: Path, what: str) -> None:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[arg-type]
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
     except BlockingIOError:
         pass
@@ -68,7 +69,7 @@ def _acquire(handle: object, path: Path, what: str) -> None:
         "waiting for it, then reusing its result[/yellow]"
     )
     start = time.time()
-    fcntl.flock(handle, fcntl.LOCK_EX)  # type: ignore[arg-type]
+    fcntl.flock(handle, fcntl.LOCK_EX)
     console.print(f"[dim]{escape(what)}: the other run finished after {time.time() - start:.0f} s[/dim]")
 
 

@@ -90,8 +90,9 @@ def load_benchmarks(cfg: StudyConfig, skipped: list[dict[str, str]]) -> dict[str
     loaded = {}
     for spec in cfg.evaluation.benchmarks:
         if why := registry.skip_reason(spec, cfg.workspace):
+            console.print(f"[yellow]skipping benchmark {spec.name}: {why} (optional)[/yellow]")
             skipped.append({"kind": "benchmark", "name": spec.name, "reason": f"{why}; the benchmark is optional"})
-        if (ls := registry.load_benchmark_set(spec, cfg.workspace)) is not None:
+        elif (ls := registry.load_benchmark_set(spec, cfg.workspace)) is not None:
             loaded[spec.name] = ls
     return loaded
 

@@ -20,6 +20,7 @@ from alignscope.data._readers import (
     read_prompts,
     read_text,
     require_file,
+    require_readable,
     row_conversation,
 )
 from alignscope.data._schema import (
@@ -58,6 +59,7 @@ __all__ = [
     "read_prompts",
     "read_text",
     "require_file",
+    "require_readable",
     "row_conversation",
     "refusal_examples",
 ]

@@ -33,16 +33,24 @@ def require_file(path: Path) -> None:
 MAX_FILE_BYTES = 2 << 30  # 2 GiB: larger prompt or conversation files are a mistake, not data to hold in memory
 
 
-def read_bytes(path: Path) -> bytes:
-    """A data file's bytes, or one line saying why not (missing, a directory, no read permission, too large)."""
+def require_readable(path: Path) -> None:
+    """One line saying why a data file cannot be read (missing, a directory, no read permission, too large)."""
     try:
         st = path.stat()
-        if path.is_dir():
-            raise AlignscopeError(f"{path}: a directory, not a file")
-        if st.st_mode & 0o444 == 0:  # root may read it anyway: the user did not mean it to be read
-            raise AlignscopeError(f"{path}: not readable (permissions {oct(st.st_mode & 0o777)})")
-        if st.st_size > MAX_FILE_BYTES:
-            raise AlignscopeError(f"{path}: {st.st_size} bytes, over the {MAX_FILE_BYTES} byte limit for a data file")
+    except OSError as e:
+        raise AlignscopeError(f"{path}: cannot read ({e.strerror or e})") from None
+    if path.is_dir():
+        raise AlignscopeError(f"{path}: a directory, not a file")
+    if st.st_mode & 0o444 == 0:  # root may read it anyway: the user did not mean it to be read
+        raise AlignscopeError(f"{path}: not readable (permissions {oct(st.st_mode & 0o777)})")
+    if st.st_size > MAX_FILE_BYTES:
+        raise AlignscopeError(f"{path}: {st.st_size} bytes, over the {MAX_FILE_BYTES} byte limit for a data file")
+
+
+def read_bytes(path: Path) -> bytes:
+    """A data file's bytes, or one line saying why not (see ``require_readable``)."""
+    require_readable(path)
+    try:
         return path.read_bytes()
     except OSError as e:
         raise AlignscopeError(f"{path}: cannot read ({e.strerror or e})") from None

@@ -25,7 +25,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from alignscope.data import csv_records, json_rows, jsonl_rows, loads_json, read_bytes
+from alignscope.data import csv_records, json_rows, jsonl_rows, loads_json, read_bytes, require_readable
 from alignscope.errors import AlignscopeError
 from alignscope.provenance import now_iso, write_json_atomic
 from alignscope.registry._entry import DatasetEntry, LoadedSet, Row
@@ -93,7 +93,7 @@ def _parquet_rows(path: Path) -> list[dict]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    read_bytes(path)  # missing, unreadable, too large: the same messages as every other file
+    require_readable(path)  # missing, unreadable, too large: the same messages as every other file
     try:
         return pq.read_table(path).to_pylist()
     except (pa.ArrowException, OSError) as e:

@@ -582,7 +582,7 @@ def verdict_lines(results: StudyResults) -> list[VerdictLine]:
     out = []
     for v in results.verdicts:
         change = f"{fmt_diff(v.diff, False)} [{_pp(v.ci_low)}, {_pp(v.ci_high)}]" if v.diff is not None else DASH
-        p = f"McNemar p = {fmt_p(v.p)}" if v.p is not None else "no test"
+        p = f"McNemar {p_phrase(v.p)}" if v.p is not None else "no test"
         mde = f"the smallest rise this n could detect is {_pp(v.mde)} pp" if v.mde is not None else "no prompts"
         gate = "gate FAILED" if v.gate_failed else "gate passed"
         text = (
